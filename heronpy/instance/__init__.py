@@ -1,0 +1,1 @@
+"""The task process: runs one spout or bolt, routes and batches what it emits."""

@@ -1,0 +1,252 @@
+"""The task loop: one spout or bolt in its own process, wired to its stream manager.
+
+Life of a task: bind its inbox, say hello to the stream manager, wait for start, run
+``initialize``, then loop (spout: call ``next_tuple``; bolt: process input batches) until the
+stream manager says shutdown. Any exception in user code is sent, with its traceback, to the
+topology master, and the process exits with status 1.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+import traceback
+from time import monotonic
+
+import zmq
+
+from heronpy.api.bolt.bolt import Bolt
+from heronpy.api.spout.spout import Spout
+from heronpy.api.tuple import HeronTuple, TupleHelper
+from heronpy.instance import codec
+from heronpy.instance.collector import OutputCollector
+from heronpy.instance.context import TaskContext
+from heronpy.topology.physical import CONTROL_TASK, PhysicalPlan
+from heronpy.transport import zeromq
+from heronpy.transport.frame import HEADER, Kind, control, read_control
+
+BATCH_SIZE = "heronpy.batch.size"
+BATCH_DELAY_MS = "heronpy.batch.delay.ms"
+CAPTURE_OUTPUTS = "heronpy.capture.outputs"
+START_TIMEOUT_SECS = "heronpy.start.timeout.secs"
+
+_SPOUT_BURST = 64  # next_tuple calls between looks at the inbox and the clock
+_DRAIN = 64  # input frames handled before looking at the clock again
+_MAX_WAIT_MS = 1000  # no wait is unbounded
+
+
+class TaskStopped(Exception):
+    """The stream manager asked this task to stop."""
+
+
+class TaskInstance:
+    """Runs one task; ``delegate`` of the user's component (Heron's name for it)."""
+
+    def __init__(self, plan: PhysicalPlan, task_id: int, inbox: str, stmgr: str,
+                 outputs_path: str):
+        self.plan = plan
+        self.task_id = task_id
+        info = plan.tasks[task_id]
+        self.component_def = plan.logical.components[info.component]
+        self.config = plan.logical.component_config(info.component)
+        self.logger = logging.getLogger(f"{info.component}.{task_id}")
+        self.context = TaskContext(plan, task_id)
+        ctx = zeromq.context()
+        self._inbox = zeromq.pull(ctx, inbox)
+        self._outbox = zeromq.push(ctx, stmgr)
+        self._poller = zmq.Poller()
+        self._poller.register(self._inbox, zmq.POLLIN)
+        self._outputs_path = outputs_path
+        self._outputs_file = None
+        capture = self._capture if self.config.get(CAPTURE_OUTPUTS) else None
+        self.collector = OutputCollector(plan, task_id, self.context, self._send,
+                                         int(self.config.get(BATCH_SIZE, 1024)), capture)
+        self._flush_delay = float(self.config.get(BATCH_DELAY_MS, 5)) / 1000
+        self.executed = 0
+        self.ended = False
+        self._stream_names = {wire: key for key, wire in plan.stream_ids.items()}
+        self._open_channels = set(plan.upstream_tasks(info.component))
+        self.component = self.component_def.cls(self)
+        self._bind_emit()
+
+    # -- the delegate interface used by Spout and Bolt -------------------------------------
+    def ack(self, tup) -> None:
+        """ATMOST_ONCE: nothing to track."""
+
+    def fail(self, tup) -> None:
+        """ATMOST_ONCE: nothing to track."""
+
+    def _bind_emit(self) -> None:
+        """Sets ``self.emit`` with Heron's spout or bolt signature and, unless the component
+        overrides ``emit``, binds it straight onto the component: one Python call per emit."""
+        collector_emit = self.collector.emit
+        if self.component_def.is_spout:
+            base = Spout
+
+            def emit(tup, tup_id=None, stream="default", direct_task=None, need_task_ids=False):
+                return collector_emit(tup, stream, direct_task, need_task_ids)
+        else:
+            base = Bolt
+
+            def emit(tup, stream="default", anchors=None, direct_task=None, need_task_ids=False):
+                return collector_emit(tup, stream, direct_task, need_task_ids)
+        self.emit = emit
+        if type(self.component).emit is base.emit:
+            self.component.emit = emit
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def run(self) -> int:
+        """Runs until shutdown; returns the process exit status."""
+        try:
+            self._to_stmgr({"type": "hello", "task": self.task_id})
+            self._await_start(float(self.config.get(START_TIMEOUT_SECS, 60)))
+            self.component.initialize(self.config, self.context)
+            gc.freeze()  # the start-up heap is long-lived: keep the collector off it
+            if self.component_def.is_spout:
+                self._run_spout()
+            else:
+                self._run_bolt()
+            return 0
+        except TaskStopped:
+            return 0
+        except Exception:
+            text = traceback.format_exc()
+            self.logger.error("task failed:\n%s", text)
+            self._to_stmgr({"type": "error", "task": self.task_id,
+                            "component": self.component_def.name, "traceback": text})
+            return 1
+        finally:
+            if self._outputs_file is not None:
+                self._outputs_file.close()
+            zeromq.context().destroy(linger=zeromq.LINGER_MS)
+
+    def _await_start(self, timeout: float) -> None:
+        deadline = monotonic() + timeout
+        while monotonic() < deadline:
+            if self._poller.poll(100):
+                hdr, payload = self._inbox.recv_multipart()
+                if HEADER.unpack(hdr)[0] == Kind.CONTROL:
+                    if self._on_control(read_control(payload)) == "start":
+                        return
+                else:
+                    raise RuntimeError("data arrived before the topology started")
+        raise TimeoutError(f"task {self.task_id}: no start from the stream manager in {timeout}s")
+
+    def _on_control(self, message: dict) -> str:
+        kind = message["type"]
+        if kind == "shutdown":
+            raise TaskStopped
+        return kind
+
+    def _finish(self) -> None:
+        """End of stream for this task: flush, tell downstream, report to the master."""
+        self.collector.end_of_stream()
+        if self._outputs_file is not None:
+            self._outputs_file.flush()
+        self.ended = True
+        self._to_stmgr({"type": "done", "task": self.task_id,
+                        "metrics": {"emitted": self.collector.emitted, "executed": self.executed}})
+
+    # -- spout -------------------------------------------------------------------------------
+    def _run_spout(self) -> None:
+        next_tuple = self.component.next_tuple
+        collector = self.collector
+        poll = self._poller.poll
+        delay = self._flush_delay
+        next_flush = monotonic() + delay
+        idle_ms = 0
+        while True:
+            wait_ms = _MAX_WAIT_MS
+            if not self.ended:
+                before = collector.emitted
+                try:
+                    for _ in range(_SPOUT_BURST):
+                        next_tuple()
+                except StopIteration:
+                    self._finish()
+                    continue
+                now = monotonic()
+                if collector.emitted == before:  # nothing to emit now: back off a little
+                    collector.flush()
+                    next_flush = now + delay
+                    idle_ms = min(max(1, idle_ms * 2), 16)
+                    wait_ms = idle_ms
+                else:
+                    idle_ms = wait_ms = 0
+                    if now >= next_flush:
+                        collector.flush()
+                        next_flush = now + delay
+            if poll(wait_ms):
+                self._drain_inbox()
+
+    # -- bolt --------------------------------------------------------------------------------
+    def _run_bolt(self) -> None:
+        collector = self.collector
+        recv = self._inbox.recv_multipart
+        poll = self._poller.poll
+        delay = self._flush_delay
+        tick_secs = float(self.config.get("topology.tick.tuple.freq.secs") or 0)
+        next_tick = monotonic() + tick_secs if tick_secs > 0 else float("inf")
+        while True:
+            wait_ms = min(_MAX_WAIT_MS, max(0, (next_tick - monotonic()) * 1000))
+            if poll(wait_ms):
+                deadline = monotonic() + delay
+                while True:
+                    for _ in range(_DRAIN):
+                        try:
+                            frames = recv(zmq.NOBLOCK, copy=False)
+                        except zmq.Again:
+                            break
+                        self._handle(frames)
+                    else:  # still busy: flush only when the batch delay is up
+                        if monotonic() >= deadline:
+                            collector.flush()
+                            deadline = monotonic() + delay
+                        continue
+                    break
+            collector.flush()
+            if monotonic() >= next_tick:
+                next_tick += tick_secs
+                if not self.ended:
+                    self.component.process_tick(TupleHelper.make_tick_tuple(time.time()))
+
+    def _handle(self, frames) -> None:
+        hdr, payload = frames
+        kind, _, stream, source, _, _, _ = HEADER.unpack(hdr.buffer)
+        if kind == Kind.DATA:
+            component, stream_name = self._stream_names[stream]
+            batch = codec.decode(payload.buffer)
+            process = self.component.process
+            new = tuple.__new__
+            now = time.time()
+            for values in batch:
+                process(new(HeronTuple, (None, component, stream_name, source, values, now, None)))
+            self.executed += len(batch)
+        elif kind == Kind.END_OF_STREAM:
+            self._open_channels.discard(source)
+            if not self._open_channels:
+                self.component.end_of_stream()
+                self._finish()
+        else:
+            self._on_control(read_control(payload.buffer))
+
+    def _drain_inbox(self) -> None:
+        while True:
+            try:
+                frames = self._inbox.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            self._handle(frames)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _send(self, hdr: bytes, payload: bytes) -> None:
+        self._outbox.send_multipart((hdr, payload), copy=False)
+
+    def _to_stmgr(self, message: dict) -> None:
+        self._send(*control(self.task_id, CONTROL_TASK, message))
+
+    def _capture(self, stream: str, values: list) -> None:
+        if self._outputs_file is None:
+            self._outputs_file = open(self._outputs_path, "ab")  # noqa: SIM115 - closed in run()
+        self._outputs_file.write(codec.encode([stream, values]))

@@ -1,0 +1,1 @@
+"""Processes of a running topology: topology master, executors, the local launcher."""

@@ -1,0 +1,128 @@
+"""The executor of one container: starts its stream manager and task processes, reports the
+ones that exit, and stops them all on the topology master's shutdown.
+
+Its children share its process group, so whoever started the executor can kill the whole
+container with one ``killpg`` even if the executor itself is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from time import monotonic
+
+import msgpack
+
+from heronpy._process import die_with_parent, setup_logging
+from heronpy.runtime.rundir import RunDir
+from heronpy.transport import zeromq
+
+START_TIMEOUT_SECS = "heronpy.start.timeout.secs"
+_TERM_GRACE_SECS = 2.0
+_LOG_TAIL_LINES = 40
+
+
+def wait_for_tmaster(rundir: RunDir, timeout: float) -> str:
+    """The master's endpoint, once it has written it (it may start after us on a cluster)."""
+    deadline = monotonic() + timeout
+    while monotonic() < deadline:
+        try:
+            with open(rundir.tmaster_file) as f:
+                return json.load(f)["endpoint"]
+        except FileNotFoundError:
+            time.sleep(0.02)
+    raise TimeoutError(f"no topology master in {rundir.path} after {timeout}s")
+
+
+def log_tail(path: str) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-_LOG_TAIL_LINES:])
+    except OSError:
+        return ""
+
+
+class Executor:
+    def __init__(self, rundir: RunDir, container: int, host: str):
+        self.rundir = rundir
+        self.container = container
+        layout = rundir.layout()
+        timeout = float(layout["config"].get(START_TIMEOUT_SECS, 60))
+        self._tmaster_endpoint = wait_for_tmaster(rundir, timeout)
+        self._tmaster = zeromq.dealer(zeromq.context(), self._tmaster_endpoint,
+                                      f"executor-{container}")
+        mine = {t: v for t, v in layout["tasks"].items() if v[2] == container}
+        stmgr_config = {
+            "inbox": rundir.stmgr_inbox(container), "host": host,
+            "tasks": {t: rundir.task_inbox(t) for t in mine},
+            "task_containers": {t: v[2] for t, v in layout["tasks"].items()},
+            "tmaster": self._tmaster_endpoint, "start_timeout": timeout,
+        }
+        # name -> (process, log file, task id or None)
+        self._procs: dict[str, tuple[subprocess.Popen, str, int | None]] = {}
+        self._spawn(f"stmgr-{container}", None,
+                    ["heronpy.stmgr", str(container), json.dumps(stmgr_config)])
+        for task, (component, _, _) in mine.items():
+            self._spawn(f"{component}-task-{task}", task,
+                        ["heronpy.instance", rundir.package, str(task), rundir.task_inbox(task),
+                         rundir.stmgr_inbox(container), rundir.outputs(task)])
+
+    def _spawn(self, name: str, task: int | None, module_argv: list[str]) -> None:
+        path = self.rundir.log(name)
+        with open(path, "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", *module_argv], stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self._procs[name] = (proc, path, task)
+
+    def run(self) -> None:
+        self._send({"type": "register_executor", "container": self.container})
+        exited: set[str] = set()
+        try:
+            while True:
+                if self._tmaster.poll(100):
+                    message = msgpack.unpackb(self._tmaster.recv())
+                    if message["type"] == "shutdown":
+                        return
+                for name, (proc, path, task) in self._procs.items():
+                    if name not in exited and proc.poll() is not None:
+                        exited.add(name)
+                        self._report_exit(name, proc.returncode, path, task)
+        finally:
+            self._stop_children()
+            zeromq.context().destroy(linger=zeromq.LINGER_MS)
+
+    def _report_exit(self, name: str, code: int, path: str, task: int | None) -> None:
+        how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        self._send({"type": "process_exit", "task": task, "container": self.container,
+                    "what": f"{name} {how}; last lines of {path}:\n{log_tail(path)}"})
+
+    def _stop_children(self) -> None:
+        alive = [p for p, _, _ in self._procs.values() if p.poll() is None]
+        for proc in alive:
+            proc.send_signal(signal.SIGTERM)
+        deadline = monotonic() + _TERM_GRACE_SECS
+        for proc in alive:
+            try:
+                proc.wait(max(0.0, deadline - monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def _send(self, message: dict) -> None:
+        self._tmaster.send(msgpack.packb(message))
+
+
+def main(argv: list[str]) -> int:
+    rundir, container, host = argv
+    die_with_parent()
+    setup_logging(f"executor[{container}]")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally: stop children
+    Executor(RunDir(rundir), int(container), host).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

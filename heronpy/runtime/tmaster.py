@@ -1,0 +1,116 @@
+"""The topology master: registration, the physical plan's endpoints, completion and failures.
+
+Peers talk to it over one ROUTER socket with msgpack dicts. Stream managers register their
+data endpoints; once all have, each gets the full endpoint map ("plan"). Tasks report "done"
+and "error" through their stream manager, executors report processes that exit; clients
+(the launcher, the CLI) "watch" to receive these events and send "kill" to stop the topology.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from time import monotonic
+
+import msgpack
+import zmq
+
+from heronpy._process import die_with_parent, setup_logging
+from heronpy.runtime.rundir import RunDir
+from heronpy.transport import zeromq
+
+log = logging.getLogger(__name__)
+START_TIMEOUT_SECS = "heronpy.start.timeout.secs"
+
+
+class TopologyMaster:
+    def __init__(self, rundir: RunDir, host: str):
+        layout = rundir.layout()
+        self._containers = layout["containers"]
+        self._tasks = layout["tasks"]
+        self._start_deadline = monotonic() + float(layout["config"].get(START_TIMEOUT_SECS, 60))
+        self._sock = zeromq.context().socket(zmq.ROUTER)
+        self._sock.linger = zeromq.LINGER_MS
+        self.endpoint = zeromq.bind_tcp(self._sock, host)
+        self._stmgrs: dict[int, str] = {}
+        self._executors: set[bytes] = set()
+        self._clients: set[bytes] = set()
+        self._events: list[dict] = []
+        self._metrics: dict[int, dict] = {}
+        self._failed: set[int] = set()
+        self._stopping = False
+        tmp = rundir.tmaster_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"endpoint": self.endpoint, "pid": os.getpid()}, f)
+        os.replace(tmp, rundir.tmaster_file)
+
+    def run(self) -> None:
+        try:
+            while not self._stopping:
+                if self._sock.poll(200):
+                    peer, payload = self._sock.recv_multipart()
+                    self._handle(peer, msgpack.unpackb(payload, strict_map_key=False))
+                elif len(self._stmgrs) < self._containers and monotonic() > self._start_deadline:
+                    missing = sorted(set(range(self._containers)) - set(self._stmgrs))
+                    self._publish({"type": "failed", "what": f"containers {missing} did not start "
+                                   "in time (see their logs)"})
+                    self._start_deadline = float("inf")
+        finally:
+            zeromq.context().destroy(linger=zeromq.LINGER_MS)
+
+    def _handle(self, peer: bytes, message: dict) -> None:
+        kind = message["type"]
+        if kind == "register_stmgr":
+            self._stmgrs[message["container"]] = message["endpoint"]
+            if len(self._stmgrs) == self._containers:
+                plan = {"type": "plan", "endpoints": self._stmgrs}
+                for container in self._stmgrs:
+                    self._send(f"stmgr-{container}".encode(), plan)
+                self._publish({"type": "running"})
+        elif kind == "register_executor":
+            self._executors.add(peer)
+        elif kind == "done":
+            self._metrics[message["task"]] = message["metrics"]
+            if len(self._metrics) == len(self._tasks):
+                self._publish({"type": "finished", "metrics": self._metrics})
+        elif kind == "error":
+            self._failed.add(message["task"])
+            component, _, _ = self._tasks[message["task"]]
+            self._publish({"type": "failed", "task": message["task"], "component": component,
+                           "what": message["traceback"]})
+        elif kind == "process_exit":
+            if not self._stopping and message.get("task") not in self._failed:
+                self._publish({"type": "failed", **message})
+        elif kind == "watch":
+            self._clients.add(peer)
+            for event in self._events:
+                self._send(peer, event)
+        elif kind == "kill":
+            self._stopping = True
+            for target in [f"stmgr-{c}".encode() for c in self._stmgrs] + list(self._executors):
+                self._send(target, {"type": "shutdown"})
+            self._send(peer, {"type": "killed"})
+        else:
+            log.warning("unknown message from %r: %r", peer, message)
+
+    def _publish(self, event: dict) -> None:
+        self._events.append(event)
+        for client in self._clients:
+            self._send(client, event)
+
+    def _send(self, peer: bytes, message: dict) -> None:
+        self._sock.send_multipart([peer, msgpack.packb(message)])
+
+
+def main(argv: list[str]) -> int:
+    rundir, host = argv
+    die_with_parent()
+    setup_logging("tmaster")
+    TopologyMaster(RunDir(rundir), host).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The per-container stream manager: frame routing between tasks and containers."""

@@ -1,0 +1,1 @@
+"""Moving frames between processes: the frame header and the ZeroMQ sockets."""

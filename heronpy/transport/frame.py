@@ -1,0 +1,40 @@
+"""The frame: a fixed 24-byte header, then an opaque payload the stream manager never decodes.
+
+Header (little-endian): kind u8, flags u8, stream u16, source task u32, destination task u32,
+count u32, sequence u64. Task id 0 is the stream manager itself (control frames).
+"""
+
+from __future__ import annotations
+
+import struct
+from enum import IntEnum
+
+import msgpack
+
+HEADER = struct.Struct("<BBHIIIQ")
+DEST = struct.Struct("<I")
+DEST_OFFSET = 8
+
+
+class Kind(IntEnum):
+    DATA = 1  # payload: msgpack list of tuple values
+    END_OF_STREAM = 2  # no payload: the source task will send nothing more on this channel
+    CONTROL = 3  # payload: msgpack dict with a "type" key
+
+
+def header(kind: Kind, stream: int, source: int, dest: int, count: int = 0, seq: int = 0) -> bytes:
+    return HEADER.pack(kind, 0, stream, source, dest, count, seq)
+
+
+def destination(header_bytes) -> int:
+    """The destination task id, read without unpacking the rest (the stmgr's routing key)."""
+    return DEST.unpack_from(header_bytes, DEST_OFFSET)[0]
+
+
+def control(source: int, dest: int, message: dict) -> tuple[bytes, bytes]:
+    """A control frame: ``message`` is a msgpack dict with a ``type`` key."""
+    return header(Kind.CONTROL, 0, source, dest), msgpack.packb(message)
+
+
+def read_control(payload) -> dict:
+    return msgpack.unpackb(payload, strict_map_key=False)
