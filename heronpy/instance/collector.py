@@ -1,7 +1,10 @@
-"""Emit: apply each subscriber's grouping, append to per-destination batches, send frames.
+"""Emit: collect tuples per output stream, route them a batch at a time, send frames.
 
-A batch is sent when it holds ``batch_size`` tuples, or by ``flush()``, which the task loop
-calls when its input is idle and at least every ``heronpy.batch.delay.ms``.
+``emit`` appends to the stream's pending batch; when it holds ``batch_size`` tuples, or on
+``flush()`` (which the task loop calls when its input is idle and at least every
+``heronpy.batch.delay.ms``), each subscriber's grouping splits the batch by destination task
+and one frame per destination is sent. Streams with a DIRECT or custom subscriber route each
+tuple at the ``emit`` call instead, so a bad choice raises there.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from heronpy.instance import codec
-from heronpy.instance.routing import RoutingError, chooser
+from heronpy.instance.routing import Route, RoutingError, group_by, route
 from heronpy.topology.physical import PhysicalPlan
 from heronpy.transport.frame import Kind, header
 
@@ -21,44 +24,53 @@ class UndeclaredStreamError(ValueError):
 
 
 class _StreamOut:
-    """One output stream: its subscribers' choosers and the batch for each destination task."""
+    """One output stream: its subscribers' routes and the tuples not yet sent."""
 
-    def __init__(self, name: str, wire_id: int, arity: int):
+    __slots__ = ("arity", "choices", "name", "pending", "routes", "wire_id")
+
+    def __init__(self, name: str, wire_id: int, arity: int, routes: list[Route]):
         self.name = name
         self.wire_id = wire_id
         self.arity = arity
-        self.choosers: list = []
-        self.batches: dict[int, list] = {}
-        self.sink: list | None = None  # values captured when nothing subscribes
+        self.routes = routes
+        self.pending: list = []
+        # per route, the destinations chosen at emit time; None for streams routed by batch
+        self.choices: list[list] | None = None
+        if any(r.split is None for r in routes):
+            self.choices = [[] for _ in routes]
 
 
 class OutputCollector:
     def __init__(self, plan: PhysicalPlan, task_id: int, context, send: SendFrame,
                  batch_size: int, capture: Callable[[str, list], None] | None):
         self.task_id = task_id
-        self.emitted = 0
         self._send = send
         self._batch_size = batch_size
         self._capture = capture
+        self._sent = 0
         self._seq: dict[int, int] = {}
         component = plan.tasks[task_id].component
         self._outs: dict[str, _StreamOut] = {}
         for stream, fields in plan.logical.components[component].outputs.items():
-            out = _StreamOut(stream, plan.stream_ids[(component, stream)], len(fields))
-            for consumer, sub in plan.logical.consumers(component, stream):
-                tasks = plan.component_tasks[consumer.name]
-                indices = [fields.index(f) for f in sub.grouping.fields]
-                out.choosers.append(chooser(sub.grouping, tasks, indices, context,
-                                            consumer.name, stream))
-                out.batches.update((t, []) for t in tasks)
-            if not out.choosers:
-                out.sink = []
-            self._outs[stream] = out
-        self.downstream = sorted({t for out in self._outs.values() for t in out.batches})
+            routes = [route(sub.grouping, plan.component_tasks[consumer.name],
+                            [fields.index(f) for f in sub.grouping.fields], context,
+                            consumer.name, stream)
+                      for consumer, sub in plan.logical.consumers(component, stream)]
+            wire_id = plan.stream_ids[(component, stream)]
+            self._outs[stream] = _StreamOut(stream, wire_id, len(fields), routes)
+        self.downstream = sorted({t for out in self._outs.values() for r in out.routes
+                                  for t in r.tasks})
 
-    def emit(self, values, stream: str = "default", direct_task: int | None = None,
+    @property
+    def emitted(self) -> int:
+        """Tuples emitted so far (sent or pending)."""
+        return self._sent + sum(len(out.pending) for out in self._outs.values())
+
+    def emit(self, values, stream: str = "default", anchors=None, direct_task: int | None = None,
              need_task_ids: bool = False) -> list[int] | None:
-        """Routes one tuple; returns its destination task ids when ``need_task_ids``."""
+        """Emits one tuple; returns its destination task ids when ``need_task_ids``.
+
+        The signature is ``Bolt.emit``'s, so a bolt's ``emit`` is this very method."""
         out = self._outs.get(stream)
         try:
             valid = out is not None and len(values) == out.arity
@@ -66,41 +78,36 @@ class OutputCollector:
             valid = False
         if not valid:
             raise self._emit_error(stream, values)
-        self.emitted += 1
-        if out.sink is not None:
-            out.sink.append(values)
-            if len(out.sink) >= self._batch_size:
-                self._drain_sink(out)
-            return [] if need_task_ids else None
-        batches = out.batches
-        sent = [] if need_task_ids else None
-        for choose in out.choosers:
-            dest = choose(values, direct_task)
-            if dest.__class__ is int:
-                batch = batches[dest]
-                batch.append(values)
-                if len(batch) >= self._batch_size:
-                    self._send_batch(out, dest)
-                if sent is not None:
-                    sent.append(dest)
-            else:
-                for task in dest:
-                    batch = batches[task]
-                    batch.append(values)
-                    if len(batch) >= self._batch_size:
-                        self._send_batch(out, task)
-                if sent is not None:
-                    sent.extend(dest)
-        return sent
+        if out.choices is not None:
+            return self._emit_routed(out, values, direct_task, need_task_ids)
+        if direct_task is not None:
+            raise RoutingError(f"direct_task given, but no component subscribes to stream "
+                               f"'{stream}' with DIRECT grouping")
+        if need_task_ids:  # send what is pending first, to keep the order
+            self._send_pending(out)
+            return self._send_batch(out, [values])
+        pending = out.pending
+        pending.append(values)
+        if len(pending) >= self._batch_size:
+            self._send_pending(out)
+        return None
+
+    def _emit_routed(self, out: _StreamOut, values, direct_task, need_task_ids):
+        chosen = [r.choose(values, direct_task) for r in out.routes]
+        out.pending.append(values)
+        for choices, dest in zip(out.choices, chosen, strict=True):
+            choices.append(dest)
+        if len(out.pending) >= self._batch_size:
+            self._send_pending(out)
+        if need_task_ids:
+            return [t for dest in chosen for t in ([dest] if dest.__class__ is int else dest)]
+        return None
 
     def flush(self) -> None:
-        """Sends every non-empty batch and hands captured sink values over."""
+        """Sends every pending tuple."""
         for out in self._outs.values():
-            if out.sink:
-                self._drain_sink(out)
-            for dest, batch in out.batches.items():
-                if batch:
-                    self._send_batch(out, dest)
+            if out.pending:
+                self._send_pending(out)
 
     def end_of_stream(self) -> None:
         """Flushes, then tells every downstream task that this task will send nothing more."""
@@ -109,16 +116,32 @@ class OutputCollector:
             self._send(header(Kind.END_OF_STREAM, 0, self.task_id, dest, 0, self._next_seq(dest)),
                        b"")
 
-    def _send_batch(self, out: _StreamOut, dest: int) -> None:
-        batch = out.batches[dest]
-        out.batches[dest] = []
-        self._send(header(Kind.DATA, out.wire_id, self.task_id, dest, len(batch),
-                          self._next_seq(dest)), codec.encode(batch))
+    def _send_pending(self, out: _StreamOut) -> None:
+        batch, out.pending = out.pending, []
+        self._send_batch(out, batch)
 
-    def _drain_sink(self, out: _StreamOut) -> None:
-        values, out.sink = out.sink, []
-        if self._capture is not None:
-            self._capture(out.name, values)
+    def _send_batch(self, out: _StreamOut, batch: list) -> list[int]:
+        """Routes and sends ``batch``; returns the destination tasks."""
+        self._sent += len(batch)
+        if not out.routes:  # nothing subscribes: hand the tuples to the capture, if any
+            if self._capture is not None:
+                self._capture(out.name, batch)
+            return []
+        sent = []
+        shared, payload = None, b""  # ALL grouping sends one list everywhere: encode it once
+        for index, r in enumerate(out.routes):
+            if out.choices is None:
+                groups = r.split(batch)
+            else:
+                groups = group_by(batch, out.choices[index], r.tasks)
+                out.choices[index] = []
+            for dest, values in groups:
+                if values is not shared:
+                    shared, payload = values, codec.encode(values)
+                self._send(header(Kind.DATA, out.wire_id, self.task_id, dest, len(values),
+                                  self._next_seq(dest)), payload)
+                sent.append(dest)
+        return sent
 
     def _next_seq(self, dest: int) -> int:
         seq = self._seq[dest] = self._seq.get(dest, -1) + 1

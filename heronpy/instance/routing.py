@@ -1,85 +1,143 @@
-"""Groupings as choosers: ``choose(values, direct_task)`` returns a task id or a list of them.
+"""Groupings compiled into routes: each finds the destination tasks of emitted tuples.
 
-Runs in the emitting task (sender-side grouping). Fields grouping hashes a msgpack encoding of
-the key with CRC-32, so a key maps to the same task in every process and every run.
+Runs in the emitting task (sender-side grouping), a whole batch at a time where the grouping
+allows it: ``split(batch)`` returns ``(task, values_list)`` groups using C-level loops (a
+dict lookup per tuple for fields, slicing for shuffle). DIRECT and custom groupings must route
+each tuple as it is emitted (``choose``), so that a bad choice fails at the ``emit`` call.
+
+Fields grouping hashes a msgpack encoding of the key with CRC-32, so a key maps to the same
+task in every process and every run.
 """
 
 from __future__ import annotations
 
-import itertools
+import operator
 import random
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import msgpack
 
 from heronpy.api.stream import GroupingSpec
 
-Chooser = Callable[[list, "int | None"], "int | list[int]"]
+Groups = Iterable[tuple[int, list]]
 _CACHE_LIMIT = 1 << 16
 
 
 class RoutingError(ValueError):
-    """An emit that no grouping can route (bad direct task, custom grouping's bad answer)."""
+    """An emit that cannot be routed (a bad direct task, a custom grouping's bad answer)."""
 
 
 def fields_index(key, n: int) -> int:
     """Index (0..n-1) of the task that receives ``key``: the same in every process and run.
 
-    ``key`` is the grouped field's value, or a list of values when grouping on several fields.
+    ``key`` is the grouped field's value, or a tuple of values when grouping on several fields.
     """
     return zlib.crc32(msgpack.packb(key)) % n
 
 
-def chooser(grouping: GroupingSpec, tasks: list[int], field_indices: list[int], context,
-            component: str, stream: str) -> Chooser:
+class Route:
+    """One subscription: ``choose(values, direct_task)`` routes one tuple (a task id or a list
+    of them); ``split(batch)`` routes a batch, or is ``None`` when tuples must be routed one by
+    one as they are emitted."""
+
+    __slots__ = ("choose", "split", "tasks")
+
+    def __init__(self, tasks: list[int], choose: Callable, split: Callable[[list], Groups] | None):
+        self.tasks = tasks
+        self.choose = choose
+        self.split = split
+
+
+def route(grouping: GroupingSpec, tasks: list[int], field_indices: list[int], context,
+          component: str, stream: str) -> Route:
     """Compiles one subscription (``tasks`` are the consumer's task ids, in order)."""
     kind = grouping.kind
-    if kind in ("shuffle", "none"):
-        return _shuffle(tasks)
     if kind == "fields":
         return _fields(tasks, field_indices)
+    if kind in ("shuffle", "none"):
+        return _shuffle(tasks)
     if kind == "all":
         everyone = list(tasks)
-        return lambda values, direct_task: everyone
+        return Route(tasks, lambda values, direct_task: everyone,
+                     lambda batch: [(t, batch) for t in everyone])
     if kind == "lowest":
         lowest = min(tasks)
-        return lambda values, direct_task: lowest
+        return Route(tasks, lambda values, direct_task: lowest, lambda batch: [(lowest, batch)])
     if kind == "direct":
-        return _direct(tasks, component, stream)
+        return Route(tasks, _direct(tasks, component, stream), None)
     if kind == "custom":
-        return _custom(grouping.custom, tasks, context, component, stream)
+        return Route(tasks, _custom(grouping.custom, tasks, context, component, stream), None)
     raise ValueError(f"unknown grouping {grouping!r}")
 
 
-def _shuffle(tasks: list[int]) -> Chooser:
-    """Round robin from a random start: even load, no per-tuple random number."""
-    start = random.randrange(len(tasks))
-    following = itertools.cycle(tasks[start:] + tasks[:start]).__next__
-    return lambda values, direct_task: following()
+def group_by(batch: list, dests: Iterable, tasks: list[int]) -> Groups:
+    """Groups ``batch`` by each tuple's destination: a task id, or a list of task ids."""
+    groups: dict[int, list] = {t: [] for t in tasks}
+    for values, dest in zip(batch, dests, strict=True):
+        if dest.__class__ is int:
+            groups[dest].append(values)
+        else:
+            for task in dest:
+                groups[task].append(values)
+    return [(t, g) for t, g in groups.items() if g]
 
 
-def _fields(tasks: list[int], indices: list[int]) -> Chooser:
-    cache: dict = {}
+class _FieldsTable(dict):
+    """Key -> task id, filled on first sight, so routing a tuple is one C-level lookup."""
+
+    def __init__(self, tasks: list[int]):
+        super().__init__()
+        self._tasks = tasks
+
+    def __missing__(self, key):
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        task = self[key] = self._tasks[fields_index(key, len(self._tasks))]
+        return task
+
+
+def _fields(tasks: list[int], indices: list[int]) -> Route:
     n = len(tasks)
-    single = indices[0] if len(indices) == 1 else None
+    key = operator.itemgetter(*indices)
+    lookup = _FieldsTable(tasks).__getitem__
 
-    def choose(values, direct_task):
-        key = values[single] if single is not None else [values[i] for i in indices]
+    def choose(values, direct_task=None):
         try:
-            return cache[key]
-        except KeyError:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            task = cache[key] = tasks[fields_index(key, n)]
-            return task
-        except TypeError:  # unhashable key (a list, an array): hash without the cache
-            return tasks[fields_index(key, n)]
+            return lookup(key(values))
+        except TypeError:  # an unhashable key (a list, an array): hash it without the table
+            return tasks[fields_index(key(values), n)]
 
-    return choose
+    def split(batch: list) -> Groups:
+        try:
+            dests = list(map(lookup, map(key, batch)))
+        except TypeError:
+            dests = [choose(values) for values in batch]
+        return group_by(batch, dests, tasks)
+
+    return Route(tasks, choose, split)
 
 
-def _direct(tasks: list[int], component: str, stream: str) -> Chooser:
+def _shuffle(tasks: list[int]) -> Route:
+    """Round robin from a random start: even load, one slice per destination per batch."""
+    n = len(tasks)
+    position = random.randrange(n)
+
+    def choose(values, direct_task=None):
+        nonlocal position
+        position = (position + 1) % n
+        return tasks[position]
+
+    def split(batch: list) -> Groups:
+        nonlocal position
+        start = position
+        position = (position + len(batch)) % n
+        return [(tasks[(start + i) % n], batch[i::n]) for i in range(min(n, len(batch)))]
+
+    return Route(tasks, choose, split)
+
+
+def _direct(tasks: list[int], component: str, stream: str) -> Callable:
     allowed = set(tasks)
 
     def choose(values, direct_task):
@@ -95,7 +153,7 @@ def _direct(tasks: list[int], component: str, stream: str) -> Chooser:
     return choose
 
 
-def _custom(grouper, tasks: list[int], context, component: str, stream: str) -> Chooser:
+def _custom(grouper, tasks: list[int], context, component: str, stream: str) -> Callable:
     if isinstance(grouper, str):
         module, _, name = grouper.rpartition(".")
         grouper = getattr(__import__(module, fromlist=[name]), name)()

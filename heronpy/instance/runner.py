@@ -79,18 +79,15 @@ class TaskInstance:
 
     def _bind_emit(self) -> None:
         """Sets ``self.emit`` with Heron's spout or bolt signature and, unless the component
-        overrides ``emit``, binds it straight onto the component: one Python call per emit."""
-        collector_emit = self.collector.emit
+        overrides ``emit``, binds it straight onto the component."""
         if self.component_def.is_spout:
             base = Spout
+            collector_emit = self.collector.emit
 
             def emit(tup, tup_id=None, stream="default", direct_task=None, need_task_ids=False):
-                return collector_emit(tup, stream, direct_task, need_task_ids)
+                return collector_emit(tup, stream, None, direct_task, need_task_ids)
         else:
-            base = Bolt
-
-            def emit(tup, stream="default", anchors=None, direct_task=None, need_task_ids=False):
-                return collector_emit(tup, stream, direct_task, need_task_ids)
+            base, emit = Bolt, self.collector.emit
         self.emit = emit
         if type(self.component).emit is base.emit:
             self.component.emit = emit
@@ -103,6 +100,7 @@ class TaskInstance:
             self._await_start(float(self.config.get(START_TIMEOUT_SECS, 60)))
             self.component.initialize(self.config, self.context)
             gc.freeze()  # the start-up heap is long-lived: keep the collector off it
+            gc.set_threshold(50_000, 20, 20)
             if self.component_def.is_spout:
                 self._run_spout()
             else:
@@ -146,7 +144,8 @@ class TaskInstance:
             self._outputs_file.flush()
         self.ended = True
         self._to_stmgr({"type": "done", "task": self.task_id,
-                        "metrics": {"emitted": self.collector.emitted, "executed": self.executed}})
+                        "metrics": {"emitted": self.collector.emitted, "executed": self.executed,
+                                    "cpu_seconds": time.process_time()}})
 
     # -- spout -------------------------------------------------------------------------------
     def _run_spout(self) -> None:

@@ -1,0 +1,1 @@
+"""heronpy benchmarks: each prints its figures next to peers measured in the same run."""
