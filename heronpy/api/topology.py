@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from heronpy.api.component.component_spec import HeronComponentSpec
-from heronpy.topology.logical import LogicalPlan, build_plan
+from heronpy.topology.logical import InvalidTopologyError, LogicalPlan, build_plan
 
 submit_hook: Callable[[LogicalPlan], None] | None = None
 """Set by the topology loader: receives the plan of each ``build_and_submit()`` call."""
@@ -79,7 +79,7 @@ class TopologyBuilder:
             if spec.name is None:
                 raise ValueError("TopologyBuilder cannot take a spec without a name")
             if spec.name in self._specs:
-                raise ValueError(f"component '{spec.name}': duplicate component name")
+                raise InvalidTopologyError(f"component '{spec.name}': duplicate component name")
             self._specs[spec.name] = spec
 
     def add_spout(self, name: str, spout_cls, par: int = 1, config: dict | None = None,

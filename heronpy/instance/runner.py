@@ -97,8 +97,10 @@ class TaskInstance:
         """Runs until shutdown; returns the process exit status."""
         try:
             self._to_stmgr({"type": "hello", "task": self.task_id})
-            self._await_start(float(self.config.get(START_TIMEOUT_SECS, 60)))
+            early = self._await_start(float(self.config.get(START_TIMEOUT_SECS, 60)))
             self.component.initialize(self.config, self.context)
+            for frames in early:
+                self._handle(frames)
             gc.freeze()  # the start-up heap is long-lived: keep the collector off it
             gc.set_threshold(50_000, 20, 20)
             if self.component_def.is_spout:
@@ -119,16 +121,18 @@ class TaskInstance:
                 self._outputs_file.close()
             zeromq.context().destroy(linger=zeromq.LINGER_MS)
 
-    def _await_start(self, timeout: float) -> None:
+    def _await_start(self, timeout: float) -> list:
+        """Waits for the stream manager's start; returns data frames that came first (a peer
+        container may start a moment before ours)."""
+        early = []
         deadline = monotonic() + timeout
         while monotonic() < deadline:
             if self._poller.poll(100):
-                hdr, payload = self._inbox.recv_multipart()
-                if HEADER.unpack(hdr)[0] == Kind.CONTROL:
-                    if self._on_control(read_control(payload)) == "start":
-                        return
-                else:
-                    raise RuntimeError("data arrived before the topology started")
+                frames = self._inbox.recv_multipart(copy=False)
+                if HEADER.unpack(frames[0].buffer)[0] != Kind.CONTROL:
+                    early.append(frames)
+                elif self._on_control(read_control(frames[1].buffer)) == "start":
+                    return early
         raise TimeoutError(f"task {self.task_id}: no start from the stream manager in {timeout}s")
 
     def _on_control(self, message: dict) -> str:

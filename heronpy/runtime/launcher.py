@@ -45,9 +45,9 @@ class LocalTopology:
         self._client = None
         try:
             self._tmaster = self._start("tmaster", "heronpy.runtime.tmaster", host)
-            endpoint = wait_for_tmaster(self.rundir, 30)
-            for c in range(plan.num_containers):
+            for c in range(plan.num_containers):  # they wait for the master themselves
                 self._start(f"executor-{c}", "heronpy.runtime.executor", str(c), host)
+            endpoint = wait_for_tmaster(self.rundir, 30)
             self._client = self._ctx.socket(zmq.DEALER)
             self._client.routing_id = f"client-{uuid.uuid4().hex}".encode()
             self._client.linger = 0

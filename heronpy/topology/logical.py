@@ -6,6 +6,7 @@ Every check names the component at fault, so a bad topology fails before any pro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 from heronpy.api import api_constants as constants
@@ -126,6 +127,9 @@ def _component(spec: HeronComponentSpec, by_name: dict[str, HeronComponentSpec])
     if not (isinstance(spec.component_cls, type) and issubclass(spec.component_cls, base)):
         raise InvalidTopologyError(
             f"component '{name}': {spec.python_class_path} is not a {base.__name__} subclass")
+    if not isinstance(spec.parallelism, Integral):  # as Heron: no "2", no 2.0
+        raise InvalidTopologyError(
+            f"component '{name}': parallelism must be an integer >= 1, given {spec.parallelism!r}")
     parallelism = _positive_int(spec.parallelism, f"component '{name}': parallelism")
     try:
         outputs = {s: tuple(f) for s, f in spec.output_streams().items()}
