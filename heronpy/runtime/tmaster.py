@@ -81,8 +81,10 @@ class TopologyMaster:
             self._publish({"type": "failed", "task": message["task"], "component": component,
                            "what": message["traceback"]})
         elif kind == "process_exit":
-            if not self._stopping and message.get("task") not in self._failed:
-                self._publish({"type": "failed", **message})
+            task = message.get("task")
+            if not self._stopping and task not in self._failed:
+                component = self._tasks[task][0] if task is not None else None
+                self._publish({**message, "type": "failed", "component": component})
         elif kind == "watch":
             self._clients.add(peer)
             for event in self._events:

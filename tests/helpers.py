@@ -1,0 +1,155 @@
+"""Helpers shared by the test modules: process inspection, polling, the CLI, small components."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+import heronpy
+from heronpy.api.bolt.bolt import Bolt
+from heronpy.api.spout.spout import Spout
+
+REPO = Path(__file__).resolve().parents[1]
+TOPOLOGIES = Path(__file__).resolve().parent / "topologies"
+WORD_COUNT_EXAMPLE = REPO / "examples" / "word_count.py"
+
+HERONPY_MODULES = ("heronpy.instance", "heronpy.stmgr", "heronpy.runtime")
+MARK_ENV = "HERONPY_TEST_MARK"
+"""Set to a fresh value for every test; every process a test starts inherits it, which tells
+this test's processes apart from any other heronpy run on the machine."""
+
+
+def heronpy_cli() -> list[str]:
+    """The ``heronpy`` console script of this environment (``python -m heronpy`` if absent)."""
+    script = Path(sys.executable).with_name("heronpy")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "heronpy"]
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment for a subprocess: it imports the same heronpy as this process."""
+    env = dict(os.environ)
+    source = str(Path(heronpy.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str,
+               interval: float = 0.02):
+    """Polls ``predicate`` until it returns something truthy (returned); fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def is_heronpy_process(proc: psutil.Process) -> bool:
+    try:
+        cmdline = " ".join(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+    return any(module in cmdline for module in HERONPY_MODULES)
+
+
+def heronpy_processes(since: float, mark: str | None = None) -> list[psutil.Process]:
+    """Live heronpy processes started at or after ``since`` (epoch seconds); with ``mark``, only
+    those whose environment carries this test's mark."""
+    found = []
+    for proc in psutil.process_iter(["create_time"]):
+        try:
+            if proc.info["create_time"] is None or proc.info["create_time"] < since:
+                continue
+            if proc.status() == psutil.STATUS_ZOMBIE or not is_heronpy_process(proc):
+                continue
+            if mark is not None and proc.environ().get(MARK_ENV) != mark:
+                continue
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        found.append(proc)
+    return found
+
+
+def live_children() -> list[psutil.Process]:
+    """This process's descendants that are still running (not yet-unreaped zombies)."""
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def describe(procs: list[psutil.Process]) -> str:
+    lines = []
+    for proc in procs:
+        try:
+            lines.append(f"{proc.pid}: {' '.join(proc.cmdline())}")
+        except psutil.Error:
+            lines.append(f"{proc.pid}: (gone)")
+    return "\n".join(lines)
+
+
+class ProcessGuard:
+    """Knows when a test began and its mark; asserts that the test left no process behind."""
+
+    def __init__(self, mark: str):
+        self.mark = mark
+        # psutil derives create_time from clock ticks since boot: allow for its rounding
+        self.since = time.time() - 1.0
+
+    def assert_clean(self) -> None:
+        children = live_children()
+        assert not children, f"child processes remain:\n{describe(children)}"
+        remaining = heronpy_processes(self.since, self.mark)
+        assert not remaining, f"heronpy processes remain:\n{describe(remaining)}"
+
+
+# -- components used by several test modules (module level: shipped to tasks by reference) ---
+
+class NumberSpout(Spout):
+    """Emits 0..count-1 (config ``numbers``), split among its tasks by task index."""
+
+    outputs = ["n"]
+
+    def initialize(self, config, context):
+        tasks = context.get_component_tasks(context.get_component_id())
+        index = tasks.index(context.get_task_id())
+        self.numbers = iter(range(index, int(config.get("numbers", 1000)), len(tasks)))
+
+    def next_tuple(self):
+        self.emit([next(self.numbers)])  # StopIteration ends the spout
+
+
+class RecordBolt(Bolt):
+    """Emits (receiving task, source task, stream, n) for every tuple it receives."""
+
+    outputs = ["task", "source", "stream", "n"]
+
+    def initialize(self, config, context):
+        self.task_id = context.get_task_id()
+
+    def process(self, tup):
+        self.emit([self.task_id, tup.task, tup.stream, tup.values[0]])
+
+
+class EndlessSpout(Spout):
+    """Never ends: one tuple per call, for as long as the topology runs."""
+
+    outputs = ["n"]
+
+    def initialize(self, config, context):
+        self.n = 0
+
+    def next_tuple(self):
+        self.n += 1
+        self.emit([self.n])
