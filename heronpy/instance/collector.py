@@ -1,10 +1,10 @@
 """Emit: collect tuples per output stream, route them a batch at a time, send frames.
 
-``emit`` appends to the stream's pending batch; when it holds ``batch_size`` tuples, or on
-``flush()`` (which the task loop calls when its input is idle and at least every
-``heronpy.batch.delay.ms``), each subscriber's grouping splits the batch by destination task
-and one frame per destination is sent. Streams with a DIRECT or custom subscriber route each
-tuple at the ``emit`` call instead, so a bad choice raises there.
+``emit`` appends to the stream's pending batch. When it holds about ``batch_size`` tuples per
+destination task, or on ``flush()`` (called by the task loop when its input is idle and at
+least every ``heronpy.batch.delay.ms``), each subscriber's grouping splits the batch by
+destination and one frame per destination is sent. Streams with a DIRECT or custom subscriber
+route each tuple at the ``emit`` call instead, so a bad choice raises there.
 """
 
 from __future__ import annotations
@@ -26,14 +26,17 @@ class UndeclaredStreamError(ValueError):
 class _StreamOut:
     """One output stream: its subscribers' routes and the tuples not yet sent."""
 
-    __slots__ = ("arity", "choices", "name", "pending", "routes", "wire_id")
+    __slots__ = ("arity", "choices", "limit", "name", "pending", "routes", "wire_id")
 
-    def __init__(self, name: str, wire_id: int, arity: int, routes: list[Route]):
+    def __init__(self, name: str, wire_id: int, arity: int, routes: list[Route],
+                 batch_size: int):
         self.name = name
         self.wire_id = wire_id
         self.arity = arity
         self.routes = routes
         self.pending: list = []
+        # send when each destination would get about batch_size tuples
+        self.limit = batch_size * max([r.spread for r in routes] or [1])
         # per route, the destinations chosen at emit time; None for streams routed by batch
         self.choices: list[list] | None = None
         if any(r.split is None for r in routes):
@@ -45,7 +48,6 @@ class OutputCollector:
                  batch_size: int, capture: Callable[[str, list], None] | None):
         self.task_id = task_id
         self._send = send
-        self._batch_size = batch_size
         self._capture = capture
         self._sent = 0
         self._seq: dict[int, int] = {}
@@ -57,7 +59,7 @@ class OutputCollector:
                             consumer.name, stream)
                       for consumer, sub in plan.logical.consumers(component, stream)]
             wire_id = plan.stream_ids[(component, stream)]
-            self._outs[stream] = _StreamOut(stream, wire_id, len(fields), routes)
+            self._outs[stream] = _StreamOut(stream, wire_id, len(fields), routes, batch_size)
         self.downstream = sorted({t for out in self._outs.values() for r in out.routes
                                   for t in r.tasks})
 
@@ -88,7 +90,7 @@ class OutputCollector:
             return self._send_batch(out, [values])
         pending = out.pending
         pending.append(values)
-        if len(pending) >= self._batch_size:
+        if len(pending) >= out.limit:
             self._send_pending(out)
         return None
 
@@ -97,7 +99,7 @@ class OutputCollector:
         out.pending.append(values)
         for choices, dest in zip(out.choices, chosen, strict=True):
             choices.append(dest)
-        if len(out.pending) >= self._batch_size:
+        if len(out.pending) >= out.limit:
             self._send_pending(out)
         if need_task_ids:
             return [t for dest in chosen for t in ([dest] if dest.__class__ is int else dest)]

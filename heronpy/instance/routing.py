@@ -39,14 +39,17 @@ def fields_index(key, n: int) -> int:
 class Route:
     """One subscription: ``choose(values, direct_task)`` routes one tuple (a task id or a list
     of them); ``split(batch)`` routes a batch, or is ``None`` when tuples must be routed one by
-    one as they are emitted."""
+    one as they are emitted. ``spread`` is how many tasks share a batch's tuples (1 when each
+    gets them all)."""
 
-    __slots__ = ("choose", "split", "tasks")
+    __slots__ = ("choose", "split", "spread", "tasks")
 
-    def __init__(self, tasks: list[int], choose: Callable, split: Callable[[list], Groups] | None):
+    def __init__(self, tasks: list[int], choose: Callable, split: Callable[[list], Groups] | None,
+                 spread: int | None = None):
         self.tasks = tasks
         self.choose = choose
         self.split = split
+        self.spread = len(tasks) if spread is None else spread
 
 
 def route(grouping: GroupingSpec, tasks: list[int], field_indices: list[int], context,
@@ -60,10 +63,11 @@ def route(grouping: GroupingSpec, tasks: list[int], field_indices: list[int], co
     if kind == "all":
         everyone = list(tasks)
         return Route(tasks, lambda values, direct_task: everyone,
-                     lambda batch: [(t, batch) for t in everyone])
+                     lambda batch: [(t, batch) for t in everyone], spread=1)
     if kind == "lowest":
         lowest = min(tasks)
-        return Route(tasks, lambda values, direct_task: lowest, lambda batch: [(lowest, batch)])
+        return Route(tasks, lambda values, direct_task: lowest, lambda batch: [(lowest, batch)],
+                     spread=1)
     if kind == "direct":
         return Route(tasks, _direct(tasks, component, stream), None)
     if kind == "custom":

@@ -61,7 +61,7 @@ class TaskInstance:
         self._outputs_file = None
         capture = self._capture if self.config.get(CAPTURE_OUTPUTS) else None
         self.collector = OutputCollector(plan, task_id, self.context, self._send,
-                                         int(self.config.get(BATCH_SIZE, 1024)), capture)
+                                         int(self.config.get(BATCH_SIZE, 2048)), capture)
         self._flush_delay = float(self.config.get(BATCH_DELAY_MS, 5)) / 1000
         self.executed = 0
         self.ended = False
@@ -101,8 +101,7 @@ class TaskInstance:
             self.component.initialize(self.config, self.context)
             for frames in early:
                 self._handle(frames)
-            gc.freeze()  # the start-up heap is long-lived: keep the collector off it
-            gc.set_threshold(50_000, 20, 20)
+            gc.freeze()  # the start-up heap lives as long as the task: keep the collector off it
             if self.component_def.is_spout:
                 self._run_spout()
             else:
