@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from heronpy.instance.runner import CAPTURE_OUTPUTS
+from heronpy.config import CAPTURE_OUTPUTS
 from heronpy.runtime.errors import TopologyFailed
 from heronpy.runtime.launcher import LocalTopology
 from heronpy.runtime.loader import to_plan

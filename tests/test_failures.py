@@ -27,8 +27,8 @@ from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping
 from heronpy.api.topology import TopologyBuilder
+from heronpy.config import CAPTURE_OUTPUTS
 from heronpy.instance import codec
-from heronpy.instance.runner import CAPTURE_OUTPUTS
 from heronpy.runtime.launcher import child_environment
 from heronpy.runtime.rundir import RunDir
 from heronpy.topology.physical import PhysicalPlan

@@ -16,6 +16,7 @@ from time import monotonic
 
 import zmq
 
+from heronpy import config
 from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.tuple import HeronTuple, TupleHelper
@@ -26,14 +27,19 @@ from heronpy.topology.physical import CONTROL_TASK, PhysicalPlan
 from heronpy.transport import zeromq
 from heronpy.transport.frame import HEADER, Kind, control, read_control
 
-BATCH_SIZE = "heronpy.batch.size"
-BATCH_DELAY_MS = "heronpy.batch.delay.ms"
-CAPTURE_OUTPUTS = "heronpy.capture.outputs"
-START_TIMEOUT_SECS = "heronpy.start.timeout.secs"
-
 _SPOUT_BURST = 64  # next_tuple calls between looks at the inbox and the clock
 _DRAIN = 64  # input frames handled before looking at the clock again
 _MAX_WAIT_MS = 1000  # no wait is unbounded
+_SLOW_WARNING_SECS = 30
+
+
+def _is_start(frames) -> bool:
+    try:
+        hdr, payload = frames
+        return (HEADER.unpack(hdr.buffer)[0] == Kind.CONTROL
+                and read_control(payload.buffer)["type"] == "start")
+    except Exception:  # anything else, malformed included, is handled after start
+        return False
 
 
 class TaskStopped(Exception):
@@ -53,20 +59,24 @@ class TaskInstance:
         self.logger = logging.getLogger(f"{info.component}.{task_id}")
         self.context = TaskContext(plan, task_id)
         ctx = zeromq.context()
-        self._inbox = zeromq.pull(ctx, inbox)
-        self._outbox = zeromq.push(ctx, stmgr)
+        queue_frames = int(config.number(self.config, config.QUEUE_FRAMES))
+        self._inbox = zeromq.pull(ctx, queue_frames, inbox)
+        self._outbox = zeromq.push(ctx, stmgr, queue_frames)
         self._poller = zmq.Poller()
         self._poller.register(self._inbox, zmq.POLLIN)
         self._outputs_path = outputs_path
         self._outputs_file = None
-        capture = self._capture if self.config.get(CAPTURE_OUTPUTS) else None
+        capture = self._capture if self.config.get(config.CAPTURE_OUTPUTS) else None
         self.collector = OutputCollector(plan, task_id, self.context, self._send,
-                                         int(self.config.get(BATCH_SIZE, 2048)), capture)
-        self._flush_delay = float(self.config.get(BATCH_DELAY_MS, 5)) / 1000
+                                         int(config.number(self.config, config.BATCH_SIZE)),
+                                         capture)
+        self._flush_delay = config.number(self.config, config.BATCH_DELAY_MS) / 1000
         self.executed = 0
         self.ended = False
         self._stream_names = {wire: key for key, wire in plan.stream_ids.items()}
-        self._open_channels = set(plan.upstream_tasks(info.component))
+        self._upstream = frozenset(plan.upstream_tasks(info.component))
+        self._open_channels = set(self._upstream)
+        self.dropped = 0
         self.component = self.component_def.cls(self)
         self._bind_emit()
 
@@ -97,7 +107,7 @@ class TaskInstance:
         """Runs until shutdown; returns the process exit status."""
         try:
             self._to_stmgr({"type": "hello", "task": self.task_id})
-            early = self._await_start(float(self.config.get(START_TIMEOUT_SECS, 60)))
+            early = self._await_start(config.number(self.config, config.START_TIMEOUT_SECS))
             self.component.initialize(self.config, self.context)
             for frames in early:
                 self._handle(frames)
@@ -121,17 +131,16 @@ class TaskInstance:
             zeromq.context().destroy(linger=zeromq.LINGER_MS)
 
     def _await_start(self, timeout: float) -> list:
-        """Waits for the stream manager's start; returns data frames that came first (a peer
-        container may start a moment before ours)."""
+        """Waits for the stream manager's start; returns the frames that came first (a peer
+        container may start a moment before ours), to be handled after ``initialize``."""
         early = []
         deadline = monotonic() + timeout
         while monotonic() < deadline:
             if self._poller.poll(100):
                 frames = self._inbox.recv_multipart(copy=False)
-                if HEADER.unpack(frames[0].buffer)[0] != Kind.CONTROL:
-                    early.append(frames)
-                elif self._on_control(read_control(frames[1].buffer)) == "start":
+                if _is_start(frames):
                     return early
+                early.append(frames)
         raise TimeoutError(f"task {self.task_id}: no start from the stream manager in {timeout}s")
 
     def _on_control(self, message: dict) -> str:
@@ -214,11 +223,24 @@ class TaskInstance:
                     self.component.process_tick(TupleHelper.make_tick_tuple(time.time()))
 
     def _handle(self, frames) -> None:
-        hdr, payload = frames
-        kind, _, stream, source, _, _, _ = HEADER.unpack(hdr.buffer)
+        try:
+            hdr, payload = frames
+            kind, _, stream, source, _, _, _ = HEADER.unpack(hdr.buffer)
+            if kind == Kind.DATA:
+                component, stream_name = self._stream_names[stream]
+                batch = codec.decode(payload.buffer)
+                if not isinstance(batch, list):
+                    raise TypeError(f"a batch must be a list, not {type(batch).__name__}")
+            elif kind == Kind.CONTROL:
+                message = read_control(payload.buffer)
+                if "type" not in message:
+                    raise ValueError(f"a control message without a type: {message!r}")
+            elif kind != Kind.END_OF_STREAM or source not in self._upstream:
+                raise ValueError(f"frame kind {kind} from task {source}")
+        except Exception as err:  # bad input must not take the task down: log, count, drop
+            self._drop_bad_frame(err)
+            return
         if kind == Kind.DATA:
-            component, stream_name = self._stream_names[stream]
-            batch = codec.decode(payload.buffer)
             process = self.component.process
             new = tuple.__new__
             now = time.time()
@@ -227,11 +249,16 @@ class TaskInstance:
             self.executed += len(batch)
         elif kind == Kind.END_OF_STREAM:
             self._open_channels.discard(source)
-            if not self._open_channels:
+            if not self._open_channels and not self.ended:
                 self.component.end_of_stream()
                 self._finish()
         else:
-            self._on_control(read_control(payload.buffer))
+            self._on_control(message)
+
+    def _drop_bad_frame(self, err: Exception) -> None:
+        self.dropped += 1
+        if self.dropped & (self.dropped - 1) == 0:  # the 1st, 2nd, 4th, 8th, ... only
+            self.logger.warning("dropped a malformed frame (%d so far): %r", self.dropped, err)
 
     def _drain_inbox(self) -> None:
         while True:
@@ -243,7 +270,20 @@ class TaskInstance:
 
     # -- plumbing ----------------------------------------------------------------------------
     def _send(self, hdr: bytes, payload: bytes) -> None:
-        self._outbox.send_multipart((hdr, payload), copy=False)
+        try:
+            self._outbox.send_multipart((hdr, payload), zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self._send_when_room(hdr, payload)
+
+    def _send_when_room(self, hdr: bytes, payload: bytes) -> None:
+        """Backpressure: the queue to the stream manager is full. Waiting here holds back
+        ``next_tuple`` or ``process`` until downstream catches up."""
+        started = monotonic()
+        while not self._outbox.poll(_MAX_WAIT_MS, zmq.POLLOUT):
+            waited = monotonic() - started
+            if waited > _SLOW_WARNING_SECS and int(waited) % _SLOW_WARNING_SECS == 0:
+                self.logger.warning("held back by backpressure for %.0f s", waited)
+        self._outbox.send_multipart((hdr, payload), zmq.NOBLOCK, copy=False)
 
     def _to_stmgr(self, message: dict) -> None:
         self._send(*control(self.task_id, CONTROL_TASK, message))

@@ -16,11 +16,11 @@ from time import monotonic
 
 import msgpack
 
+from heronpy import config
 from heronpy._process import die_with_parent, setup_logging
 from heronpy.runtime.rundir import RunDir
 from heronpy.transport import zeromq
 
-START_TIMEOUT_SECS = "heronpy.start.timeout.secs"
 _TERM_GRACE_SECS = 2.0
 _LOG_TAIL_LINES = 40
 
@@ -50,25 +50,29 @@ class Executor:
         self.rundir = rundir
         self.container = container
         layout = rundir.layout()
-        timeout = float(layout["config"].get(START_TIMEOUT_SECS, 60))
+        timeout = config.number(layout["config"], config.START_TIMEOUT_SECS)
         self._tmaster_endpoint = wait_for_tmaster(rundir, timeout)
         self._tmaster = zeromq.dealer(zeromq.context(), self._tmaster_endpoint,
                                       f"executor-{container}")
         mine = {t: v for t, v in layout["tasks"].items() if v[2] == container}
         stmgr_config = {
-            "inbox": rundir.stmgr_inbox(container), "host": host,
+            "inbox": rundir.stmgr_inbox(container),
+            "spout_inbox": rundir.stmgr_inbox(container, spouts=True), "host": host,
             "tasks": {t: rundir.task_inbox(t) for t in mine},
             "task_containers": {t: v[2] for t, v in layout["tasks"].items()},
             "tmaster": self._tmaster_endpoint, "start_timeout": timeout,
+            "queue_frames": int(config.number(layout["config"], config.QUEUE_FRAMES)),
         }
         # name -> (process, log file, task id or None)
         self._procs: dict[str, tuple[subprocess.Popen, str, int | None]] = {}
         self._spawn(f"stmgr-{container}", None,
                     ["heronpy.stmgr", str(container), json.dumps(stmgr_config)])
+        spouts = set(layout["spouts"])
         for task, (component, _, _) in mine.items():
+            stmgr_inbox = rundir.stmgr_inbox(container, spouts=component in spouts)
             self._spawn(f"{component}-task-{task}", task,
                         ["heronpy.instance", rundir.package, str(task), rundir.task_inbox(task),
-                         rundir.stmgr_inbox(container), rundir.outputs(task)])
+                         stmgr_inbox, rundir.outputs(task)])
 
     def _spawn(self, name: str, task: int | None, module_argv: list[str]) -> None:
         path = self.rundir.log(name)

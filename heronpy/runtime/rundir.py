@@ -34,6 +34,7 @@ class RunDir:
             "name": plan.logical.name,
             "containers": plan.num_containers,
             "tasks": {t.task_id: [t.component, t.index, t.container] for t in plan.tasks.values()},
+            "spouts": [c.name for c in plan.logical.components.values() if c.is_spout],
             "config": {k: v for k, v in plan.logical.config.items()
                        if isinstance(v, (str, int, float, bool))},
         }
@@ -58,8 +59,10 @@ class RunDir:
     def task_inbox(self, task: int) -> str:
         return zeromq.ipc_endpoint(self.path, f"task-{task}")
 
-    def stmgr_inbox(self, container: int) -> str:
-        return zeromq.ipc_endpoint(self.path, f"stmgr-{container}")
+    def stmgr_inbox(self, container: int, spouts: bool = False) -> str:
+        """Where a container's tasks send: spouts have their own inbox, which the stream
+        manager stops reading under backpressure."""
+        return zeromq.ipc_endpoint(self.path, f"stmgr-{container}{'-spouts' if spouts else ''}")
 
     def log(self, name: str) -> str:
         return os.path.join(self.path, "logs", f"{name}.log")

@@ -17,12 +17,12 @@ from time import monotonic
 import msgpack
 import zmq
 
+from heronpy import config
 from heronpy._process import die_with_parent, setup_logging
 from heronpy.runtime.rundir import RunDir
 from heronpy.transport import zeromq
 
 log = logging.getLogger(__name__)
-START_TIMEOUT_SECS = "heronpy.start.timeout.secs"
 
 
 class TopologyMaster:
@@ -30,7 +30,8 @@ class TopologyMaster:
         layout = rundir.layout()
         self._containers = layout["containers"]
         self._tasks = layout["tasks"]
-        self._start_deadline = monotonic() + float(layout["config"].get(START_TIMEOUT_SECS, 60))
+        self._start_deadline = monotonic() + config.number(layout["config"],
+                                                           config.START_TIMEOUT_SECS)
         self._sock = zeromq.context().socket(zmq.ROUTER)
         self._sock.linger = zeromq.LINGER_MS
         self.endpoint = zeromq.bind_tcp(self._sock, host)
@@ -40,6 +41,7 @@ class TopologyMaster:
         self._events: list[dict] = []
         self._metrics: dict[int, dict] = {}
         self._failed: set[int] = set()
+        self._congested: set[int] = set()  # containers that asked for backpressure
         self._stopping = False
         tmp = rundir.tmaster_file + ".tmp"
         with open(tmp, "w") as f:
@@ -69,6 +71,14 @@ class TopologyMaster:
                 for container in self._stmgrs:
                     self._send(f"stmgr-{container}".encode(), plan)
                 self._publish({"type": "running"})
+        elif kind == "backpressure":
+            was_on = bool(self._congested)
+            (self._congested.add if message["on"] else self._congested.discard)(
+                message["container"])
+            if bool(self._congested) != was_on:
+                for container in self._stmgrs:
+                    self._send(f"stmgr-{container}".encode(),
+                               {"type": "backpressure", "on": bool(self._congested)})
         elif kind == "register_executor":
             self._executors.add(peer)
         elif kind == "done":

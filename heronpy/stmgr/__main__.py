@@ -13,9 +13,9 @@ def main(argv: list[str]) -> int:
     setup_logging(f"stmgr[{container}]")
     c = json.loads(config)
     task_containers = {int(t): owner for t, owner in c["task_containers"].items()}
-    StreamManager(int(container), task_containers, c["inbox"], c["host"],
+    StreamManager(int(container), task_containers, c["inbox"], c["spout_inbox"], c["host"],
                   {int(t): ep for t, ep in c["tasks"].items()}, c["tmaster"],
-                  c["start_timeout"]).run()
+                  c["start_timeout"], c["queue_frames"]).run()
     return 0
 
 

@@ -1,15 +1,26 @@
 """The stream manager of one container: routes frames by destination task, never decoding them.
 
-Start-up: bind the inbox (ipc for local tasks, tcp for peer stream managers), wait for a hello
+Start-up: bind the inboxes (ipc for local tasks, tcp for peer stream managers), wait for a hello
 from every local task, register with the topology master, and on the master's plan connect to
 the peers and tell the local tasks to start. Then: read a frame, look at its destination task,
 forward it to the local task or to the stream manager that owns it. Control frames (task id 0)
 from local tasks go to the topology master.
+
+Flow control (Heron's spout backpressure): every queue is bounded. Sends never block; a frame
+that does not fit waits in the overflow queue of its destination, in order. While any overflow
+queue is non-empty this container is congested: it stops reading from its spouts and tells the
+master, which tells every stream manager to stop reading from theirs until no container is
+congested. Bolts are always read, so data keeps draining towards the sinks and nothing
+deadlocks; with spouts paused, what is in flight is bounded.
+
+Bad input (a frame with the wrong shape, an unknown destination, a control message that does
+not decode) is logged, counted and dropped; it never stops the routing of valid frames.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from time import monotonic
 
 import msgpack
@@ -17,59 +28,134 @@ import zmq
 
 from heronpy.topology.physical import CONTROL_TASK
 from heronpy.transport import zeromq
-from heronpy.transport.frame import control, destination, read_control
+from heronpy.transport.frame import HEADER, control, destination, read_control
 
 log = logging.getLogger(__name__)
-_DRAIN = 256
+_DRAIN = 256  # frames read from one socket before looking at the others
 
 
 class StreamManager:
-    def __init__(self, container: int, task_containers: dict[int, int], inbox: str, host: str,
-                 task_inboxes: dict[int, str], tmaster: str, start_timeout: float):
+    def __init__(self, container: int, task_containers: dict[int, int], inbox: str,
+                 spout_inbox: str, host: str, task_inboxes: dict[int, str], tmaster: str,
+                 start_timeout: float, queue_frames: int):
         self.container = container
         self._task_containers = task_containers
+        self._queue_frames = queue_frames
         ctx = zeromq.context()
-        self._inbox = zeromq.pull(ctx, inbox)
+        self._inbox = zeromq.pull(ctx, queue_frames, inbox)
         self.data_endpoint = zeromq.bind_tcp(self._inbox, host)
+        self._spouts = zeromq.pull(ctx, queue_frames, spout_inbox)
         self._tmaster = zeromq.dealer(ctx, tmaster, f"stmgr-{container}")
-        self._local = {task: zeromq.push(ctx, ep) for task, ep in task_inboxes.items()}
+        self._local = {task: zeromq.push(ctx, ep, queue_frames)
+                       for task, ep in task_inboxes.items()}
         self._routes: list[zmq.Socket | None] = [None] * (max(task_containers) + 1)
         for task, sock in self._local.items():
             self._routes[task] = sock
+        self._overflow: dict[zmq.Socket, deque] = {}
+        self._poller_key = None
+        self._cached_poller: zmq.Poller | None = None
+        self._congested = False  # this container has overflowing queues
+        self._reported_congested = False
+        self._paused_by_master = False  # some other container has
+        self.dropped = 0
         self._waiting_hello = set(task_inboxes)
         self._start_deadline = monotonic() + start_timeout
         self._running = True
 
     def run(self) -> None:
-        poller = zmq.Poller()
-        poller.register(self._inbox, zmq.POLLIN)
-        poller.register(self._tmaster, zmq.POLLIN)
-        recv = self._inbox.recv_multipart
-        routes = self._routes
         try:
             while self._running:
                 if self._waiting_hello and monotonic() > self._start_deadline:
                     raise TimeoutError(f"tasks {sorted(self._waiting_hello)} never said hello")
-                for sock, _ in poller.poll(1000):
-                    if sock is self._tmaster:
+                for sock, event in self._poller().poll(1000):
+                    if event & zmq.POLLOUT:
+                        self._drain_overflow(sock)
+                    elif sock is self._tmaster:
                         self._on_master(msgpack.unpackb(self._tmaster.recv(), strict_map_key=False))
-                        continue
-                    for _ in range(_DRAIN):
-                        try:
-                            frames = recv(zmq.NOBLOCK, copy=False)
-                        except zmq.Again:
-                            break
-                        dest = destination(frames[0].buffer)
-                        if dest == CONTROL_TASK:
-                            self._on_task_control(read_control(frames[1].buffer))
-                        else:
-                            routes[dest].send_multipart(frames, copy=False)
+                    else:
+                        self._route_from(sock)
+                self._update_congestion()
         finally:
             zeromq.context().destroy(linger=zeromq.LINGER_MS)
 
-    def _on_task_control(self, message: dict) -> None:
-        if message["type"] == "hello":
-            self._waiting_hello.discard(message["task"])
+    def _poller(self) -> zmq.Poller:
+        """What to wait for: spouts only while nobody is congested, overflowing sockets for
+        room. Rebuilt only when that changes."""
+        key = (self._congested or self._paused_by_master, tuple(self._overflow))
+        if key != self._poller_key:
+            self._poller_key = key
+            self._cached_poller = poller = zmq.Poller()
+            poller.register(self._tmaster, zmq.POLLIN)
+            poller.register(self._inbox, zmq.POLLIN)
+            if not key[0]:
+                poller.register(self._spouts, zmq.POLLIN)
+            for sock in self._overflow:
+                poller.register(sock, zmq.POLLOUT)
+        return self._cached_poller
+
+    def _route_from(self, inbox: zmq.Socket) -> None:
+        routes = self._routes
+        for _ in range(_DRAIN):
+            try:
+                frames = inbox.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            if len(frames) != 2 or len(frames[0]) != HEADER.size:
+                self._drop(f"a frame of {len(frames)} parts / header {len(frames[0])} bytes")
+                continue
+            dest = destination(frames[0].buffer)
+            if dest == CONTROL_TASK:
+                self._on_task_control(frames[1].buffer)
+            elif dest < len(routes) and routes[dest] is not None:
+                self._forward(routes[dest], frames)
+            else:
+                self._drop(f"a frame for unknown task {dest}")
+            if self._congested and inbox is self._spouts:
+                return  # stop reading spouts at once
+
+    def _forward(self, sock: zmq.Socket, frames) -> None:
+        queue = self._overflow.get(sock)
+        if queue is not None:  # keep the order: behind what already waits
+            queue.append(frames)
+            return
+        try:
+            sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self._overflow[sock] = deque([frames])
+            self._congested = True
+
+    def _drain_overflow(self, sock: zmq.Socket) -> None:
+        queue = self._overflow[sock]
+        try:
+            while queue:
+                sock.send_multipart(queue[0], zmq.NOBLOCK, copy=False)
+                queue.popleft()
+        except zmq.Again:
+            return
+        del self._overflow[sock]
+
+    def _update_congestion(self) -> None:
+        """Tells the master when this container becomes congested and when it recovers."""
+        self._congested = bool(self._overflow)
+        if self._congested != self._reported_congested:
+            self._reported_congested = self._congested
+            self._to_master({"type": "backpressure", "container": self.container,
+                             "on": self._congested})
+
+    def _drop(self, what: str) -> None:
+        self.dropped += 1
+        if self.dropped & (self.dropped - 1) == 0:  # log the 1st, 2nd, 4th, 8th, ... only
+            log.warning("dropped %s (%d bad frames so far)", what, self.dropped)
+
+    def _on_task_control(self, payload) -> None:
+        try:
+            message = read_control(payload)
+            kind = message["type"]
+        except (ValueError, TypeError, KeyError, msgpack.UnpackException) as err:
+            self._drop(f"a control frame that does not decode ({err})")
+            return
+        if kind == "hello":
+            self._waiting_hello.discard(message.get("task"))
             if not self._waiting_hello:
                 self._to_master({"type": "register_stmgr", "container": self.container,
                                  "endpoint": self.data_endpoint})
@@ -83,17 +169,22 @@ class StreamManager:
             for container, endpoint in message["endpoints"].items():
                 if int(container) == self.container:
                     continue
-                peer = zeromq.push(ctx, endpoint)
+                peer = zeromq.push(ctx, endpoint, self._queue_frames)
                 for task, owner in self._task_containers.items():
                     if owner == int(container):
                         self._routes[task] = peer
-            for task, sock in self._local.items():
-                sock.send_multipart(control(CONTROL_TASK, task, {"type": "start"}))
+            self._tell_tasks({"type": "start"})
             log.info("container %d running", self.container)
+        elif kind == "backpressure":
+            self._paused_by_master = message["on"]
         elif kind == "shutdown":
-            for task, sock in self._local.items():
-                sock.send_multipart(control(CONTROL_TASK, task, {"type": "shutdown"}))
+            self._tell_tasks({"type": "shutdown"})
             self._running = False
+
+    def _tell_tasks(self, message: dict) -> None:
+        for task, sock in self._local.items():
+            self._forward(sock, control(CONTROL_TASK, task, message))
 
     def _to_master(self, message: dict) -> None:
         self._tmaster.send(msgpack.packb(message))
+

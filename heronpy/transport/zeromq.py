@@ -1,6 +1,7 @@
 """ZeroMQ sockets as heronpy uses them: PUSH/PULL data channels and DEALER/ROUTER control.
 
-PUSH never drops a message (it blocks at the high-water mark), which is why data uses it.
+PUSH never drops a message (it blocks at the high-water mark), which is why data uses it;
+every data socket has a high-water mark, in frames, so every queue is bounded.
 Endpoints: ``ipc://`` inside a container, ``tcp://`` between stream managers.
 """
 
@@ -21,18 +22,21 @@ def ipc_endpoint(rundir: str, name: str) -> str:
     return f"ipc://{os.path.join(rundir, 'sock', name)}"
 
 
-def pull(ctx: zmq.Context, *binds: str) -> zmq.Socket:
-    """A PULL socket bound to every endpoint in ``binds``."""
+def pull(ctx: zmq.Context, queue_frames: int, *binds: str) -> zmq.Socket:
+    """A PULL socket bound to every endpoint in ``binds``, queueing at most ``queue_frames``
+    frames per connected peer."""
     sock = ctx.socket(zmq.PULL)
-    sock.rcvhwm = 0
+    sock.rcvhwm = queue_frames
     for endpoint in binds:
         sock.bind(endpoint)
     return sock
 
 
-def push(ctx: zmq.Context, endpoint: str) -> zmq.Socket:
+def push(ctx: zmq.Context, endpoint: str, queue_frames: int) -> zmq.Socket:
+    """A PUSH socket connected to ``endpoint``; a send blocks (or raises ``zmq.Again`` with
+    NOBLOCK) once ``queue_frames`` frames wait."""
     sock = ctx.socket(zmq.PUSH)
-    sock.sndhwm = 0
+    sock.sndhwm = queue_frames
     sock.linger = LINGER_MS
     sock.connect(endpoint)
     return sock

@@ -1,0 +1,31 @@
+"""heronpy's own configuration keys (beside Heron's ``api_constants``), with their defaults.
+
+Set them like any topology config: ``builder.set_config({...})``, ``--config KEY=VALUE``, or a
+component's ``config=`` (which overrides the topology's for that component).
+"""
+
+from __future__ import annotations
+
+BATCH_SIZE = "heronpy.batch.size"
+"""Tuples per frame and destination before a batch is sent."""
+BATCH_DELAY_MS = "heronpy.batch.delay.ms"
+"""The longest a tuple waits in a batch while its task is busy."""
+QUEUE_FRAMES = "heronpy.queue.frames"
+"""Frames each queue (socket) holds before its sender is held back: the backpressure bound."""
+CAPTURE_OUTPUTS = "heronpy.capture.outputs"
+"""Keep what components emit on unsubscribed streams (``heronpy.local.run`` turns it on)."""
+START_TIMEOUT_SECS = "heronpy.start.timeout.secs"
+"""How long processes may take to start and find each other."""
+
+DEFAULTS: dict[str, object] = {
+    BATCH_SIZE: 2048,
+    BATCH_DELAY_MS: 5,
+    QUEUE_FRAMES: 8,
+    CAPTURE_OUTPUTS: False,
+    START_TIMEOUT_SECS: 60,
+}
+
+
+def number(config: dict, key: str) -> float:
+    """``config[key]`` (or its default) as a number; values may be strings, as Heron's are."""
+    return float(config.get(key, DEFAULTS[key]))
