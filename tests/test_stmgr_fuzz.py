@@ -110,7 +110,8 @@ headers = st.one_of(
 )
 payloads = st.one_of(st.binary(max_size=200),
                      st.builds(msgpack.packb, st.dictionaries(st.text(max_size=5),
-                                                              st.integers(), max_size=3)))
+                                                              st.integers(-2**63, 2**63 - 1),
+                                                              max_size=3)))
 frames = st.one_of(st.lists(st.binary(max_size=60), min_size=1, max_size=4),
                    st.tuples(headers, payloads).map(list),
                    st.tuples(headers).map(list))

@@ -18,19 +18,36 @@ import zmq
 
 from heronpy import config
 from heronpy.api.bolt.bolt import Bolt
+from heronpy.api.bolt.windowed_bolt import WindowedBolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.tuple import HeronTuple, TupleHelper
 from heronpy.instance import codec
 from heronpy.instance.collector import OutputCollector
 from heronpy.instance.context import TaskContext
+from heronpy.instance.windowing import WatermarkRelay, WindowDriver
 from heronpy.topology.physical import CONTROL_TASK, PhysicalPlan
 from heronpy.transport import zeromq
-from heronpy.transport.frame import HEADER, Kind, control, read_control
+from heronpy.transport.frame import (
+    HEADER,
+    WATERMARK_VALUE,
+    Kind,
+    control,
+    read_control,
+    watermark,
+)
 
 _SPOUT_BURST = 64  # next_tuple calls between looks at the inbox and the clock
 _DRAIN = 64  # input frames handled before looking at the clock again
 _MAX_WAIT_MS = 1000  # no wait is unbounded
 _SLOW_WARNING_SECS = 30
+
+
+def _timestamp_positions(plan: PhysicalPlan, component: str, field: str | None) -> dict:
+    """Where ``field`` sits in each input stream of ``component`` (``component:stream``)."""
+    if field is None:
+        return {}
+    return {f"{s.component}:{s.stream}": plan.logical.components[s.component].outputs[s.stream]
+            .index(field) for s in plan.logical.components[component].inputs}
 
 
 def _is_start(frames) -> bool:
@@ -79,6 +96,16 @@ class TaskInstance:
         self.dropped = 0
         self.component = self.component_def.cls(self)
         self._bind_emit()
+        self._windowing: WindowDriver | None = None
+        self._relay: WatermarkRelay | None = None
+        if isinstance(self.component, WindowedBolt):
+            spec = self.component_def.cls.window_spec(self.config)
+            self._windowing = WindowDriver(
+                self.component, spec, sorted(self._upstream),
+                _timestamp_positions(plan, info.component, spec.timestamp_field),
+                self.collector.emit, self._send_watermark)
+        elif not self.component_def.is_spout:
+            self._relay = WatermarkRelay(sorted(self._upstream), self._send_watermark)
 
     # -- the delegate interface used by Spout and Bolt -------------------------------------
     def ack(self, tup) -> None:
@@ -199,8 +226,10 @@ class TaskInstance:
         delay = self._flush_delay
         tick_secs = float(self.config.get("topology.tick.tuple.freq.secs") or 0)
         next_tick = monotonic() + tick_secs if tick_secs > 0 else float("inf")
+        windowing = self._windowing
         while True:
-            wait_ms = min(_MAX_WAIT_MS, max(0, (next_tick - monotonic()) * 1000))
+            next_timer = min(next_tick, windowing.next_timer if windowing else next_tick)
+            wait_ms = min(_MAX_WAIT_MS, max(0, (next_timer - monotonic()) * 1000))
             if poll(wait_ms):
                 deadline = monotonic() + delay
                 while True:
@@ -216,6 +245,8 @@ class TaskInstance:
                             deadline = monotonic() + delay
                         continue
                     break
+            if windowing is not None and not self.ended and monotonic() >= windowing.next_timer:
+                windowing.on_timer()
             collector.flush()
             if monotonic() >= next_tick:
                 next_tick += tick_secs
@@ -235,20 +266,31 @@ class TaskInstance:
                 message = read_control(payload.buffer)
                 if "type" not in message:
                     raise ValueError(f"a control message without a type: {message!r}")
+            elif kind == Kind.WATERMARK and source in self._upstream:
+                (value,) = WATERMARK_VALUE.unpack(payload.buffer)
             elif kind != Kind.END_OF_STREAM or source not in self._upstream:
                 raise ValueError(f"frame kind {kind} from task {source}")
         except Exception as err:  # bad input must not take the task down: log, count, drop
             self._drop_bad_frame(err)
             return
         if kind == Kind.DATA:
-            process = self.component.process
             new = tuple.__new__
             now = time.time()
-            for values in batch:
-                process(new(HeronTuple, (None, component, stream_name, source, values, now, None)))
+            if self._windowing is None:
+                process = self.component.process
+                for values in batch:
+                    process(new(HeronTuple,
+                                (None, component, stream_name, source, values, now, None)))
+            elif batch:
+                self._windowing.on_tuples([new(HeronTuple, (None, component, stream_name, source,
+                                                             values, now, None))
+                                           for values in batch], source)
             self.executed += len(batch)
+        elif kind == Kind.WATERMARK:
+            (self._windowing or self._relay).on_watermark(source, value)
         elif kind == Kind.END_OF_STREAM:
             self._open_channels.discard(source)
+            (self._windowing or self._relay).on_end_of_stream(source)
             if not self._open_channels and not self.ended:
                 self.component.end_of_stream()
                 self._finish()
@@ -284,6 +326,12 @@ class TaskInstance:
             if waited > _SLOW_WARNING_SECS and int(waited) % _SLOW_WARNING_SECS == 0:
                 self.logger.warning("held back by backpressure for %.0f s", waited)
         self._outbox.send_multipart((hdr, payload), zmq.NOBLOCK, copy=False)
+
+    def _send_watermark(self, value: float) -> None:
+        """In band: behind every tuple this task emitted so far."""
+        self.collector.flush()
+        for dest in self.collector.downstream:
+            self._send(*watermark(self.task_id, dest, value))
 
     def _to_stmgr(self, message: dict) -> None:
         self._send(*control(self.task_id, CONTROL_TASK, message))

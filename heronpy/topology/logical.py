@@ -11,6 +11,7 @@ from typing import Any
 
 from heronpy.api import api_constants as constants
 from heronpy.api.bolt.bolt import Bolt
+from heronpy.api.bolt.windowed_bolt import WindowedBolt
 from heronpy.api.component.component_spec import GlobalStreamId, HeronComponentSpec
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, GroupingSpec, Stream
@@ -108,7 +109,27 @@ def build_plan(name: str, specs: list[HeronComponentSpec], config: dict | None) 
     _check_acyclic(components)
     plan = LogicalPlan(name, components, {**DEFAULT_CONFIG, **(config or {})})
     plan.num_containers  # noqa: B018 - validates topology.stmgrs
+    for component in components.values():
+        if issubclass(component.cls, WindowedBolt):
+            _check_windows(plan, component)
     return plan
+
+
+def _check_windows(plan: LogicalPlan, bolt: ComponentDef) -> None:
+    try:
+        spec = bolt.cls.window_spec(plan.component_config(bolt.name))
+    except (ValueError, TypeError) as err:
+        raise InvalidTopologyError(f"bolt '{bolt.name}': {err}") from None
+    if spec.late_stream is not None and spec.late_stream not in bolt.outputs:
+        raise InvalidTopologyError(
+            f"bolt '{bolt.name}': late_stream '{spec.late_stream}' is not one of its outputs "
+            f"{sorted(bolt.outputs)}")
+    for sub in bolt.inputs if spec.timestamp_field is not None else ():
+        fields = plan.components[sub.component].outputs[sub.stream]
+        if spec.timestamp_field not in fields:
+            raise InvalidTopologyError(
+                f"bolt '{bolt.name}': timestamp_field '{spec.timestamp_field}' is not a field of "
+                f"stream '{sub.stream}' of '{sub.component}' {list(fields)}")
 
 
 def _positive_int(value, what: str) -> int:

@@ -20,6 +20,7 @@ class Kind(IntEnum):
     DATA = 1  # payload: msgpack list of tuple values
     END_OF_STREAM = 2  # no payload: the source task will send nothing more on this channel
     CONTROL = 3  # payload: msgpack dict with a "type" key
+    WATERMARK = 4  # payload: the source task's event-time watermark, a little-endian double
 
 
 def header(kind: Kind, stream: int, source: int, dest: int, count: int = 0, seq: int = 0) -> bytes:
@@ -38,3 +39,11 @@ def control(source: int, dest: int, message: dict) -> tuple[bytes, bytes]:
 
 def read_control(payload) -> dict:
     return msgpack.unpackb(payload, strict_map_key=False)
+
+
+WATERMARK_VALUE = struct.Struct("<d")
+
+
+def watermark(source: int, dest: int, value: float) -> tuple[bytes, bytes]:
+    """A watermark frame: no tuple with an earlier event time will follow from ``source``."""
+    return header(Kind.WATERMARK, 0, source, dest), WATERMARK_VALUE.pack(value)

@@ -27,3 +27,13 @@ from heronpy.windows.spec import Count, Duration, WindowSpec
 from heronpy.windows.window import Window
 
 __all__ = ["Count", "Duration", "Window", "WindowOperator", "WindowSpec"]
+
+
+def __getattr__(name: str):
+    """``heronpy.windows.WindowedBolt`` is the bolt class, defined with the API (which may
+    import this package, not the reverse)."""
+    if name == "WindowedBolt":
+        from heronpy.api.bolt.windowed_bolt import WindowedBolt
+
+        return WindowedBolt
+    raise AttributeError(f"module 'heronpy.windows' has no attribute {name!r}")

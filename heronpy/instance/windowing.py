@@ -1,0 +1,105 @@
+"""Runs a ``WindowedBolt`` in its task: feeds every input tuple to the window operator, calls
+``process_window`` for each window that fires, emits late tuples on the late stream and
+forwards the task's watermark downstream.
+
+The operator (``heronpy.windows``) is pure; this module supplies the time (``time.time()``),
+the timestamps (a field of each input stream, or the bolt's ``timestamp`` method) and a timer
+for processing-time windows and idleness.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from time import monotonic
+
+from heronpy.windows import WindowOperator, WindowSpec
+
+_TIMER_SECS = 0.05  # processing-time windows fire at most this late
+
+
+class WindowDriver:
+    def __init__(self, bolt, spec: WindowSpec, channels: list[int],
+                 timestamp_index: dict[str, int], emit: Callable,
+                 send_watermark: Callable[[float], None]):
+        """``timestamp_index`` maps each input stream (``component:stream``) to the position
+        of ``spec.timestamp_field`` in its values."""
+        self._bolt = bolt
+        self._spec = spec
+        self._emit = emit
+        self._send_watermark = send_watermark
+        self._timestamp_index = timestamp_index
+        self._operator = WindowOperator(spec, channels, now=time.time())
+        self._forwarded = float("-inf")
+        timed = not spec.is_count and (not spec.event_time or spec.idle_timeout is not None)
+        self.next_timer = monotonic() + _TIMER_SECS if timed else float("inf")
+
+    def on_tuples(self, tuples: list, source: int) -> None:
+        """``tuples`` (``HeronTuple``s from one upstream task) enter their windows one by one."""
+        operator = self._operator
+        now = time.time()
+        if not self._spec.event_time:
+            for tup in tuples:
+                self._fire(operator.on_tuple(tup, source, now))
+        elif self._spec.timestamp_fn is not None:
+            timestamp = self._bolt.timestamp
+            for tup in tuples:
+                self._fire(operator.on_tuple(tup, source, now, timestamp(tup)))
+        else:
+            index = self._timestamp_index[f"{tuples[0].component}:{tuples[0].stream}"]
+            for tup in tuples:
+                self._fire(operator.on_tuple(tup, source, now, tup.values[index]))
+        self._after()
+
+    def on_watermark(self, source: int, value: float) -> None:
+        self._fire(self._operator.on_watermark(source, value, time.time()))
+        self._after()
+
+    def on_end_of_stream(self, source: int) -> None:
+        self._fire(self._operator.on_end_of_stream(source, time.time()))
+        self._after()
+
+    def on_timer(self) -> None:
+        self.next_timer = monotonic() + _TIMER_SECS
+        self._fire(self._operator.on_time(time.time()))
+        self._after()
+
+    def _fire(self, windows: list) -> None:
+        for window in windows:
+            self._bolt.process_window(window, window.tuples)
+
+    def _after(self) -> None:
+        """Late tuples out, then the watermark, behind everything this task emitted."""
+        if self._spec.late_stream is not None:
+            for tup in self._operator.drain_late():
+                self._emit(tup.values, self._spec.late_stream)
+        watermark = self._operator.watermark
+        if watermark > self._forwarded and watermark != float("inf"):
+            self._forwarded = watermark
+            self._send_watermark(watermark)
+
+
+class WatermarkRelay:
+    """A plain bolt's watermark: the minimum of what its upstream tasks sent, passed on."""
+
+    def __init__(self, channels: list[int], send_watermark: Callable[[float], None]):
+        self._received = dict.fromkeys(channels, float("-inf"))
+        self._send_watermark = send_watermark
+        self._forwarded = float("-inf")
+
+    def on_watermark(self, source: int, value: float) -> None:
+        self._received[source] = max(self._received[source], value)
+        self._forward()
+
+    def on_end_of_stream(self, source: int) -> None:
+        """An ended channel holds nothing back (the end itself travels as end of stream)."""
+        self._received[source] = float("inf")
+        self._forward()
+
+    def _forward(self) -> None:
+        watermark = min(self._received.values())
+        if watermark == float("inf"):
+            return
+        if watermark > self._forwarded:
+            self._forwarded = watermark
+            self._send_watermark(watermark)
