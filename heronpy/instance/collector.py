@@ -9,12 +9,13 @@ route each tuple at the ``emit`` call instead, so a bad choice raises there.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 from heronpy.instance import codec
 from heronpy.instance.routing import Route, RoutingError, group_by, route
 from heronpy.topology.physical import PhysicalPlan
-from heronpy.transport.frame import Kind, header
+from heronpy.transport.frame import ANCHORED, FAIL, INIT, ROOT_TASK_SHIFT, Kind, header
 
 SendFrame = Callable[[bytes, bytes], None]
 
@@ -48,9 +49,11 @@ class OutputCollector:
                  batch_size: int, capture: Callable[[str, list], None] | None):
         self.task_id = task_id
         self._send = send
+        self._batch_size = batch_size
         self._capture = capture
         self._sent = 0
         self._seq: dict[int, int] = {}
+        self.pending_roots: dict[int, object] = {}  # ATLEAST_ONCE: a spout's roots -> tup_id
         component = plan.tasks[task_id].component
         self._outs: dict[str, _StreamOut] = {}
         for stream, fields in plan.logical.components[component].outputs.items():
@@ -162,3 +165,110 @@ class OutputCollector:
 
 
 __all__ = ["OutputCollector", "RoutingError", "UndeclaredStreamError"]
+
+
+class ReliableCollector(OutputCollector):
+    """ATLEAST_ONCE: tuple trees tracked with Storm's XOR scheme.
+
+    Every emit is routed at once, so that each copy gets its own random edge id before the
+    emitting bolt can ack its input. A tracked tuple carries ``roots``: a list of
+    ``[root, value]`` pairs, where ``value`` starts as the tuple's edge id for that root and
+    takes in (XOR) the edge of every child anchored to it; acking the tuple sends each pair to
+    the stream manager of the root's spout, which completes the root when its XOR reaches 0.
+    Acks, fails and a spout's new roots are sent in batches, with the tuples.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._batches: dict[tuple[str, int], tuple[list, list]] = {}  # (stream, dest) -> ...
+        self._acks: dict[tuple[int, int], list] = {}  # (spout task, flags) -> [[root, value]]
+        self._next_root = self.task_id << ROOT_TASK_SHIFT
+
+    @property
+    def emitted(self) -> int:
+        return self._sent + sum(len(values) for values, _ in self._batches.values())
+
+    def emit(self, values, stream: str = "default", anchors=None, direct_task: int | None = None,
+             need_task_ids: bool = False, tup_id=None) -> list[int] | None:
+        out = self._outs.get(stream)
+        try:
+            valid = out is not None and len(values) == out.arity
+        except TypeError:
+            valid = False
+        if not valid:
+            raise self._emit_error(stream, values)
+        if not out.routes:
+            self._send_sink(out, [values])
+            return [] if need_task_ids else None
+        chosen = [r.choose(values, direct_task) for r in out.routes]
+        dests = [t for dest in chosen for t in ([dest] if dest.__class__ is int else dest)]
+        root = None
+        if tup_id is not None:
+            root = self._next_root
+            self._next_root += 1
+            self.pending_roots[root] = tup_id
+            first_edges = 0
+        for dest in dests:
+            roots = None
+            if root is not None:
+                edge = _new_edge()
+                first_edges ^= edge
+                roots = [[root, edge]]
+            elif anchors:
+                roots = _anchor(anchors, _new_edge())
+            values_list, roots_list = self._batches.setdefault((stream, dest), ([], []))
+            values_list.append(values)
+            roots_list.append(roots)
+            if len(values_list) >= self._batch_size:
+                self._send_reliable(stream, dest)
+        if root is not None:
+            self._ack_entry(root, first_edges, INIT)
+        return dests if need_task_ids else None
+
+    def ack(self, tup) -> None:
+        for root, value in tup.roots or ():
+            self._ack_entry(root, value, 0)
+
+    def fail(self, tup) -> None:
+        for root, _ in tup.roots or ():
+            self._ack_entry(root, 0, FAIL)
+
+    def _ack_entry(self, root: int, value: int, flags: int) -> None:
+        self._acks.setdefault((root >> ROOT_TASK_SHIFT, flags), []).append([root, value])
+
+    def flush(self) -> None:
+        super().flush()
+        for stream, dest in list(self._batches):
+            self._send_reliable(stream, dest)
+        acks, self._acks = self._acks, {}
+        for (spout_task, flags), entries in acks.items():
+            self._send(header(Kind.ACK, 0, self.task_id, spout_task, len(entries), 0, flags),
+                       codec.encode(entries))
+
+    def _send_reliable(self, stream: str, dest: int) -> None:
+        values, roots = self._batches.pop((stream, dest))
+        self._sent += len(values)
+        anchored = any(r is not None for r in roots)
+        payload = codec.encode([values, roots] if anchored else values)
+        self._send(header(Kind.DATA, self._outs[stream].wire_id, self.task_id, dest, len(values),
+                          self._next_seq(dest), ANCHORED if anchored else 0), payload)
+
+    def _send_sink(self, out: _StreamOut, values: list) -> None:
+        out.pending.extend(values)
+        if len(out.pending) >= out.limit:
+            self._send_pending(out)
+
+
+def _new_edge() -> int:
+    return random.getrandbits(63) | 1  # never 0: a zero edge would not change any XOR
+
+
+def _anchor(anchors, edge: int) -> list | None:
+    """The roots of a child anchored to ``anchors`` with ``edge``; updates the anchors' values
+    (each anchor takes in the edge once; a root shared by two anchors cancels, as in Storm)."""
+    child: dict[int, int] = {}
+    for anchor in anchors:
+        for pair in anchor.roots or ():
+            pair[1] ^= edge
+            child[pair[0]] = child.get(pair[0], 0) ^ edge
+    return [[root, value] for root, value in child.items()] or None

@@ -17,17 +17,19 @@ from time import monotonic
 import zmq
 
 from heronpy import config
+from heronpy.api import api_constants
 from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.bolt.windowed_bolt import WindowedBolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.tuple import HeronTuple, TupleHelper
 from heronpy.instance import codec
-from heronpy.instance.collector import OutputCollector
+from heronpy.instance.collector import OutputCollector, ReliableCollector
 from heronpy.instance.context import TaskContext
 from heronpy.instance.windowing import WatermarkRelay, WindowDriver
 from heronpy.topology.physical import CONTROL_TASK, PhysicalPlan
 from heronpy.transport import zeromq
 from heronpy.transport.frame import (
+    ANCHORED,
     HEADER,
     WATERMARK_VALUE,
     Kind,
@@ -84,9 +86,13 @@ class TaskInstance:
         self._outputs_path = outputs_path
         self._outputs_file = None
         capture = self._capture if self.config.get(config.CAPTURE_OUTPUTS) else None
-        self.collector = OutputCollector(plan, task_id, self.context, self._send,
-                                         int(config.number(self.config, config.BATCH_SIZE)),
-                                         capture)
+        self.reliable = (self.config.get(api_constants.TOPOLOGY_RELIABILITY_MODE)
+                         == api_constants.TopologyReliabilityMode.ATLEAST_ONCE)
+        collector = ReliableCollector if self.reliable else OutputCollector
+        self.collector = collector(plan, task_id, self.context, self._send,
+                                   int(config.number(self.config, config.BATCH_SIZE)), capture)
+        self._max_pending = int(self.config.get(api_constants.TOPOLOGY_MAX_SPOUT_PENDING) or 0)
+        self._exhausted = False  # a bounded spout raised StopIteration
         self._flush_delay = config.number(self.config, config.BATCH_DELAY_MS) / 1000
         self.executed = 0
         self.ended = False
@@ -109,10 +115,14 @@ class TaskInstance:
 
     # -- the delegate interface used by Spout and Bolt -------------------------------------
     def ack(self, tup) -> None:
-        """ATMOST_ONCE: nothing to track."""
+        """The bolt is done with ``tup`` (ATMOST_ONCE: nothing to track)."""
+        if self.reliable:
+            self.collector.ack(tup)
 
     def fail(self, tup) -> None:
-        """ATMOST_ONCE: nothing to track."""
+        """``tup``'s tree failed: its spout's ``fail`` will be called (ATLEAST_ONCE)."""
+        if self.reliable:
+            self.collector.fail(tup)
 
     def _bind_emit(self) -> None:
         """Sets ``self.emit`` with Heron's spout or bolt signature and, unless the component
@@ -121,8 +131,14 @@ class TaskInstance:
             base = Spout
             collector_emit = self.collector.emit
 
-            def emit(tup, tup_id=None, stream="default", direct_task=None, need_task_ids=False):
-                return collector_emit(tup, stream, None, direct_task, need_task_ids)
+            if self.reliable:
+                def emit(tup, tup_id=None, stream="default", direct_task=None,
+                         need_task_ids=False):
+                    return collector_emit(tup, stream, None, direct_task, need_task_ids, tup_id)
+            else:
+                def emit(tup, tup_id=None, stream="default", direct_task=None,
+                         need_task_ids=False):
+                    return collector_emit(tup, stream, None, direct_task, need_task_ids)
         else:
             base, emit = Bolt, self.collector.emit
         self.emit = emit
@@ -174,6 +190,14 @@ class TaskInstance:
         kind = message["type"]
         if kind == "shutdown":
             raise TaskStopped
+        if kind in ("acked", "failed"):  # from the stream manager's acker, for a spout
+            callback = self.component.ack if kind == "acked" else self.component.fail
+            pending = self.collector.pending_roots
+            for root in message["roots"]:
+                if root in pending:
+                    callback(pending.pop(root))
+            if kind == "failed":
+                self._exhausted = False  # the spout may want to emit them again
         return kind
 
     def _finish(self) -> None:
@@ -199,9 +223,11 @@ class TaskInstance:
             if not self.ended:
                 before = collector.emitted
                 try:
-                    for _ in range(_SPOUT_BURST):
+                    for _ in range(self._burst()):
                         next_tuple()
                 except StopIteration:
+                    self._exhausted = True
+                if self._exhausted and not collector.pending_roots:
                     self._finish()
                     continue
                 now = monotonic()
@@ -217,6 +243,16 @@ class TaskInstance:
                         next_flush = now + delay
             if poll(wait_ms):
                 self._drain_inbox()
+
+    def _burst(self) -> int:
+        """How many times to call ``next_tuple`` now: none when exhausted (until a tuple
+        fails), and no more than ``topology.max.spout.pending`` allows (ATLEAST_ONCE)."""
+        if self._exhausted:
+            return 0
+        if self.reliable and self._max_pending:
+            return max(0, min(_SPOUT_BURST,
+                              self._max_pending - len(self.collector.pending_roots)))
+        return _SPOUT_BURST
 
     # -- bolt --------------------------------------------------------------------------------
     def _run_bolt(self) -> None:
@@ -256,10 +292,13 @@ class TaskInstance:
     def _handle(self, frames) -> None:
         try:
             hdr, payload = frames
-            kind, _, stream, source, _, _, _ = HEADER.unpack(hdr.buffer)
+            kind, flags, stream, source, _, _, _ = HEADER.unpack(hdr.buffer)
             if kind == Kind.DATA:
                 component, stream_name = self._stream_names[stream]
                 batch = codec.decode(payload.buffer)
+                roots = None
+                if flags & ANCHORED:
+                    batch, roots = batch
                 if not isinstance(batch, list):
                     raise TypeError(f"a batch must be a list, not {type(batch).__name__}")
             elif kind == Kind.CONTROL:
@@ -276,7 +315,15 @@ class TaskInstance:
         if kind == Kind.DATA:
             new = tuple.__new__
             now = time.time()
-            if self._windowing is None:
+            if roots is not None:  # ATLEAST_ONCE: tuples carry their roots for ack/fail
+                tuples = [new(HeronTuple, (None, component, stream_name, source, values, now, r))
+                          for values, r in zip(batch, roots, strict=True)]
+                if self._windowing is None:
+                    for tup in tuples:
+                        self.component.process(tup)
+                else:
+                    self._windowing.on_tuples(tuples, source)
+            elif self._windowing is None:
                 process = self.component.process
                 for values in batch:
                     process(new(HeronTuple,

@@ -18,6 +18,7 @@ import msgpack
 
 from heronpy import config
 from heronpy._process import die_with_parent, setup_logging
+from heronpy.api import api_constants
 from heronpy.runtime.rundir import RunDir
 from heronpy.transport import zeromq
 
@@ -35,6 +36,14 @@ def wait_for_tmaster(rundir: RunDir, timeout: float) -> str:
         except FileNotFoundError:
             time.sleep(0.02)
     raise TimeoutError(f"no topology master in {rundir.path} after {timeout}s")
+
+
+def _message_timeout(topology_config: dict) -> float | None:
+    """ATLEAST_ONCE: how long a tuple tree may take before its spout is told it failed."""
+    if str(topology_config.get(api_constants.TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)).lower() in (
+            "false", "0"):
+        return None
+    return float(topology_config[api_constants.TOPOLOGY_MESSAGE_TIMEOUT_SECS])
 
 
 def log_tail(path: str) -> str:
@@ -62,6 +71,7 @@ class Executor:
             "task_containers": {t: v[2] for t, v in layout["tasks"].items()},
             "tmaster": self._tmaster_endpoint, "start_timeout": timeout,
             "queue_frames": int(config.number(layout["config"], config.QUEUE_FRAMES)),
+            "message_timeout": _message_timeout(layout["config"]),
         }
         # name -> (process, log file, task id or None)
         self._procs: dict[str, tuple[subprocess.Popen, str, int | None]] = {}

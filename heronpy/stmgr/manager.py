@@ -26,9 +26,18 @@ from time import monotonic
 import msgpack
 import zmq
 
+from heronpy.stmgr.acker import Acker
 from heronpy.topology.physical import CONTROL_TASK
 from heronpy.transport import zeromq
-from heronpy.transport.frame import HEADER, control, destination, read_control
+from heronpy.transport.frame import (
+    FAIL,
+    HEADER,
+    INIT,
+    Kind,
+    control,
+    destination,
+    read_control,
+)
 
 log = logging.getLogger(__name__)
 _DRAIN = 256  # frames read from one socket before looking at the others
@@ -37,7 +46,7 @@ _DRAIN = 256  # frames read from one socket before looking at the others
 class StreamManager:
     def __init__(self, container: int, task_containers: dict[int, int], inbox: str,
                  spout_inbox: str, host: str, task_inboxes: dict[int, str], tmaster: str,
-                 start_timeout: float, queue_frames: int):
+                 start_timeout: float, queue_frames: int, message_timeout: float | None):
         self.container = container
         self._task_containers = task_containers
         self._queue_frames = queue_frames
@@ -58,6 +67,7 @@ class StreamManager:
         self._reported_congested = False
         self._paused_by_master = False  # some other container has
         self.dropped = 0
+        self._acker = Acker(message_timeout)
         self._waiting_hello = set(task_inboxes)
         self._start_deadline = monotonic() + start_timeout
         self._running = True
@@ -67,13 +77,14 @@ class StreamManager:
             while self._running:
                 if self._waiting_hello and monotonic() > self._start_deadline:
                     raise TimeoutError(f"tasks {sorted(self._waiting_hello)} never said hello")
-                for sock, event in self._poller().poll(1000):
+                for sock, event in self._poller().poll(100 if len(self._acker) else 1000):
                     if event & zmq.POLLOUT:
                         self._drain_overflow(sock)
                     elif sock is self._tmaster:
                         self._on_master(msgpack.unpackb(self._tmaster.recv(), strict_map_key=False))
                     else:
                         self._route_from(sock)
+                self._tell_spouts()
                 self._update_congestion()
         finally:
             zeromq.context().destroy(linger=zeromq.LINGER_MS)
@@ -106,12 +117,38 @@ class StreamManager:
             dest = destination(frames[0].buffer)
             if dest == CONTROL_TASK:
                 self._on_task_control(frames[1].buffer)
+            elif frames[0].buffer[0] == Kind.ACK and dest in self._local:
+                self._on_acks(frames[0].buffer[1], frames[1].buffer)
             elif dest < len(routes) and routes[dest] is not None:
                 self._forward(routes[dest], frames)
             else:
                 self._drop(f"a frame for unknown task {dest}")
             if self._congested and inbox is self._spouts:
                 return  # stop reading spouts at once
+
+    def _on_acks(self, flags: int, payload) -> None:
+        """Acks, fails and new roots for this container's spouts (ATLEAST_ONCE)."""
+        try:
+            entries = msgpack.unpackb(payload)
+            now = monotonic()
+            for root, value in entries:
+                if flags & INIT:
+                    self._acker.init(root, value, now)
+                elif flags & FAIL:
+                    self._acker.fail(root)
+                else:
+                    self._acker.ack(root, value)
+        except (ValueError, TypeError, msgpack.UnpackException) as err:
+            self._drop(f"an ack frame that does not decode ({err})")
+
+    def _tell_spouts(self) -> None:
+        """Completed and failed roots go back to the spouts that emitted them."""
+        self._acker.expire(monotonic())
+        for kind, by_task in zip(("acked", "failed"), self._acker.results(), strict=True):
+            for task, roots in by_task.items():
+                if task in self._local:
+                    self._forward(self._local[task],
+                                  control(CONTROL_TASK, task, {"type": kind, "roots": roots}))
 
     def _forward(self, sock: zmq.Socket, frames) -> None:
         queue = self._overflow.get(sock)

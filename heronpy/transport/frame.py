@@ -21,10 +21,23 @@ class Kind(IntEnum):
     END_OF_STREAM = 2  # no payload: the source task will send nothing more on this channel
     CONTROL = 3  # payload: msgpack dict with a "type" key
     WATERMARK = 4  # payload: the source task's event-time watermark, a little-endian double
+    ACK = 5  # payload: msgpack list of [root, xor value]; to the task that emitted the root
 
 
-def header(kind: Kind, stream: int, source: int, dest: int, count: int = 0, seq: int = 0) -> bytes:
-    return HEADER.pack(kind, 0, stream, source, dest, count, seq)
+ANCHORED = 1
+"""DATA flag: the payload is [values list, roots list], one [root, id] list per tuple."""
+INIT = 1
+"""ACK flag: a spout starts tracking these roots (value: the XOR of their first edges)."""
+FAIL = 2
+"""ACK flag: these roots failed (a bolt called fail)."""
+ROOT_TASK_SHIFT = 40
+"""A root id is the emitting spout task's id shifted left by this, plus a counter: acks find
+their way to the spout's stream manager by routing on ``root >> ROOT_TASK_SHIFT``."""
+
+
+def header(kind: Kind, stream: int, source: int, dest: int, count: int = 0, seq: int = 0,
+           flags: int = 0) -> bytes:
+    return HEADER.pack(kind, flags, stream, source, dest, count, seq)
 
 
 def destination(header_bytes) -> int:
