@@ -16,6 +16,8 @@ CAPTURE_OUTPUTS = "heronpy.capture.outputs"
 """Keep what components emit on unsubscribed streams (``heronpy.local.run`` turns it on)."""
 START_TIMEOUT_SECS = "heronpy.start.timeout.secs"
 """How long processes may take to start and find each other."""
+RESTART_MAX = "heronpy.restart.max"
+"""How many times the executor restarts a process that died, before the topology fails."""
 
 DEFAULTS: dict[str, object] = {
     BATCH_SIZE: 2048,
@@ -23,6 +25,7 @@ DEFAULTS: dict[str, object] = {
     QUEUE_FRAMES: 8,
     CAPTURE_OUTPUTS: False,
     START_TIMEOUT_SECS: 60,
+    RESTART_MAX: 5,
 }
 
 

@@ -27,7 +27,7 @@ from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping
 from heronpy.api.topology import TopologyBuilder
-from heronpy.config import CAPTURE_OUTPUTS
+from heronpy.config import CAPTURE_OUTPUTS, RESTART_MAX
 from heronpy.instance import codec
 from heronpy.runtime.launcher import child_environment
 from heronpy.runtime.rundir import RunDir
@@ -188,6 +188,7 @@ def test_task_process_dying_without_a_traceback(process_guard):
             os._exit(3)
 
     builder = topology(bolt_cls=VanishingBolt, numbers=10)
+    builder.set_config({"topology.stmgrs": 2, "numbers": 10, RESTART_MAX: 0})  # no restarts
     error = run_to_failure(builder, timeout=20)
     assert error.task in tasks_of(builder, "work")
     assert error.component == "work"

@@ -114,10 +114,11 @@ class OutputCollector:
             if out.pending:
                 self._send_pending(out)
 
-    def end_of_stream(self) -> None:
-        """Flushes, then tells every downstream task that this task will send nothing more."""
+    def end_of_stream(self, dests: list[int] | None = None) -> None:
+        """Flushes, then tells every downstream task (or ``dests``: a task restarted after our
+        end) that this task will send nothing more."""
         self.flush()
-        for dest in self.downstream:
+        for dest in self.downstream if dests is None else dests:
             self._send(header(Kind.END_OF_STREAM, 0, self.task_id, dest, 0, self._next_seq(dest)),
                        b"")
 

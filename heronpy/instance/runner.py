@@ -198,6 +198,14 @@ class TaskInstance:
                     callback(pending.pop(root))
             if kind == "failed":
                 self._exhausted = False  # the spout may want to emit them again
+        elif kind == "acker_reset":  # our stream manager restarted: what it tracked is lost
+            pending, self.collector.pending_roots = self.collector.pending_roots, {}
+            for tup_id in pending.values():
+                self.component.fail(tup_id)
+            self._exhausted = False
+        elif (kind == "task_restarted" and self.ended
+              and message["task"] in self.collector.downstream):
+            self.collector.end_of_stream([message["task"]])
         return kind
 
     def _finish(self) -> None:

@@ -23,6 +23,8 @@ from heronpy.runtime.rundir import RunDir
 from heronpy.transport import zeromq
 
 _TERM_GRACE_SECS = 2.0
+_BACKOFF_SECS = 0.25  # first restart delay, doubled at each restart of the same process
+_MAX_BACKOFF_SECS = 8.0
 _LOG_TAIL_LINES = 40
 
 
@@ -54,6 +56,27 @@ def log_tail(path: str) -> str:
         return ""
 
 
+class _Child:
+    """One process of the container: how to start it, and its restarts."""
+
+    def __init__(self, task: int | None, module_argv: list[str], log: str,
+                 restart_argv: tuple[str, ...] = ()):
+        self.task = task
+        self.module_argv = module_argv
+        self.restart_argv = restart_argv
+        self.log = log
+        self.process: subprocess.Popen | None = None
+        self.restarts = 0
+        self.restart_at: float | None = None
+        self.given_up = False
+
+    def start(self, restarted: bool = False) -> None:
+        argv = [sys.executable, "-m", *self.module_argv, *(self.restart_argv if restarted else ())]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
+
+
 class Executor:
     def __init__(self, rundir: RunDir, container: int, host: str):
         self.rundir = rundir
@@ -73,48 +96,63 @@ class Executor:
             "queue_frames": int(config.number(layout["config"], config.QUEUE_FRAMES)),
             "message_timeout": _message_timeout(layout["config"]),
         }
-        # name -> (process, log file, task id or None)
-        self._procs: dict[str, tuple[subprocess.Popen, str, int | None]] = {}
-        self._spawn(f"stmgr-{container}", None,
-                    ["heronpy.stmgr", str(container), json.dumps(stmgr_config)])
+        self._max_restarts = int(config.number(layout["config"], config.RESTART_MAX))
+        self._children: dict[str, _Child] = {}
+        stmgr = f"stmgr-{container}"
+        self._children[stmgr] = _Child(None, ["heronpy.stmgr", str(container),
+                                              json.dumps(stmgr_config)], rundir.log(stmgr),
+                                       restart_argv=("--restarted",))
         spouts = set(layout["spouts"])
         for task, (component, _, _) in mine.items():
             stmgr_inbox = rundir.stmgr_inbox(container, spouts=component in spouts)
-            self._spawn(f"{component}-task-{task}", task,
-                        ["heronpy.instance", rundir.package, str(task), rundir.task_inbox(task),
-                         stmgr_inbox, rundir.outputs(task)])
-
-    def _spawn(self, name: str, task: int | None, module_argv: list[str]) -> None:
-        path = self.rundir.log(name)
-        with open(path, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", *module_argv], stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self._procs[name] = (proc, path, task)
+            name = f"{component}-task-{task}"
+            self._children[name] = _Child(
+                task, ["heronpy.instance", rundir.package, str(task), rundir.task_inbox(task),
+                       stmgr_inbox, rundir.outputs(task)], rundir.log(name))
+        for child in self._children.values():
+            child.start()
 
     def run(self) -> None:
         self._send({"type": "register_executor", "container": self.container})
-        exited: set[str] = set()
         try:
             while True:
                 if self._tmaster.poll(100):
                     message = msgpack.unpackb(self._tmaster.recv())
                     if message["type"] == "shutdown":
                         return
-                for name, (proc, path, task) in self._procs.items():
-                    if name not in exited and proc.poll() is not None:
-                        exited.add(name)
-                        self._report_exit(name, proc.returncode, path, task)
+                now = monotonic()
+                for name, child in self._children.items():
+                    self._watch(name, child, now)
         finally:
             self._stop_children()
             zeromq.context().destroy(linger=zeromq.LINGER_MS)
 
-    def _report_exit(self, name: str, code: int, path: str, task: int | None) -> None:
+    def _watch(self, name: str, child: _Child, now: float) -> None:
+        """Restarts a child that exited, after a back-off; reports it once it has used up
+        ``heronpy.restart.max`` restarts."""
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                child.restart_at = None
+                child.start(restarted=True)
+            return
+        code = child.process.poll() if child.process else None
+        if code is None or child.given_up:
+            return
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
-        self._send({"type": "process_exit", "task": task, "container": self.container,
-                    "what": f"{name} {how}; last lines of {path}:\n{log_tail(path)}"})
+        what = f"{name} {how}; last lines of {child.log}:\n{log_tail(child.log)}"
+        if child.restarts < self._max_restarts:
+            child.restart_at = now + min(_MAX_BACKOFF_SECS, _BACKOFF_SECS * 2 ** child.restarts)
+            child.restarts += 1
+            self._send({"type": "process_restarting", "task": child.task,
+                        "container": self.container, "restarts": child.restarts, "what": what})
+        else:
+            child.given_up = True
+            self._send({"type": "process_exit", "task": child.task,
+                        "container": self.container, "what": what})
 
     def _stop_children(self) -> None:
-        alive = [p for p, _, _ in self._procs.values() if p.poll() is None]
+        alive = [c.process for c in self._children.values()
+                 if c.process is not None and c.process.poll() is None]
         for proc in alive:
             proc.send_signal(signal.SIGTERM)
         deadline = monotonic() + _TERM_GRACE_SECS

@@ -23,6 +23,7 @@ from heronpy.runtime.rundir import RunDir
 from heronpy.transport import zeromq
 
 log = logging.getLogger(__name__)
+LOST_AFTER_SECS = 5.0
 
 
 class TopologyMaster:
@@ -34,6 +35,7 @@ class TopologyMaster:
                                                            config.START_TIMEOUT_SECS)
         self._sock = zeromq.context().socket(zmq.ROUTER)
         self._sock.linger = zeromq.LINGER_MS
+        self._sock.router_handover = 1  # a restarted peer takes over its name
         self.endpoint = zeromq.bind_tcp(self._sock, host)
         self._stmgrs: dict[int, str] = {}
         self._executors: set[bytes] = set()
@@ -42,6 +44,8 @@ class TopologyMaster:
         self._metrics: dict[int, dict] = {}
         self._failed: set[int] = set()
         self._congested: set[int] = set()  # containers that asked for backpressure
+        self._heartbeats: dict[int, float] = {}  # container -> when its stmgr last said so
+        self._lost: set[int] = set()
         self._stopping = False
         tmp = rundir.tmaster_file + ".tmp"
         with open(tmp, "w") as f:
@@ -54,7 +58,8 @@ class TopologyMaster:
                 if self._sock.poll(200):
                     peer, payload = self._sock.recv_multipart()
                     self._handle(peer, msgpack.unpackb(payload, strict_map_key=False))
-                elif len(self._stmgrs) < self._containers and monotonic() > self._start_deadline:
+                self._check_heartbeats()
+                if len(self._stmgrs) < self._containers and monotonic() > self._start_deadline:
                     missing = sorted(set(range(self._containers)) - set(self._stmgrs))
                     self._publish({"type": "failed", "what": f"containers {missing} did not start "
                                    "in time (see their logs)"})
@@ -64,13 +69,29 @@ class TopologyMaster:
 
     def _handle(self, peer: bytes, message: dict) -> None:
         kind = message["type"]
-        if kind == "register_stmgr":
-            self._stmgrs[message["container"]] = message["endpoint"]
+        if kind == "register_stmgr":  # at start, or a stream manager that was restarted
+            container = message["container"]
+            restarted = len(self._stmgrs) == self._containers
+            self._stmgrs[container] = message["endpoint"]
+            self._heartbeats[container] = monotonic()
+            self._congested.discard(container)
             if len(self._stmgrs) == self._containers:
                 plan = {"type": "plan", "endpoints": self._stmgrs}
-                for container in self._stmgrs:
-                    self._send(f"stmgr-{container}".encode(), plan)
-                self._publish({"type": "running"})
+                for other in self._stmgrs:
+                    self._send(f"stmgr-{other}".encode(), plan)
+                self._publish({"type": "restarted", "container": container} if restarted
+                              else {"type": "running"})
+        elif kind == "heartbeat":
+            if message["container"] in self._lost:
+                self._lost.discard(message["container"])
+                log.info("container %d is back", message["container"])
+            self._heartbeats[message["container"]] = monotonic()
+        elif kind == "task_restarted":  # ended upstream tasks send it end of stream again
+            for container in self._stmgrs:
+                self._send(f"stmgr-{container}".encode(), message)
+        elif kind == "process_restarting":
+            log.warning("restarting (%d): %s", message["restarts"], message["what"])
+            self._publish({**message, "type": "restarting"})
         elif kind == "backpressure":
             was_on = bool(self._congested)
             (self._congested.add if message["on"] else self._congested.discard)(
@@ -106,6 +127,16 @@ class TopologyMaster:
             self._send(peer, {"type": "killed"})
         else:
             log.warning("unknown message from %r: %r", peer, message)
+
+    def _check_heartbeats(self) -> None:
+        """A stream manager silent for LOST_AFTER_SECS is lost (its node, or its executor
+        too): clients hear of it; it rejoins by registering again."""
+        now = monotonic()
+        for container, seen in self._heartbeats.items():
+            if now - seen > LOST_AFTER_SECS and container not in self._lost:
+                self._lost.add(container)
+                log.warning("container %d lost: no heartbeat for %.0f s", container, now - seen)
+                self._publish({"type": "container_lost", "container": container})
 
     def _publish(self, event: dict) -> None:
         self._events.append(event)

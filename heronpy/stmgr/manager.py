@@ -40,13 +40,15 @@ from heronpy.transport.frame import (
 )
 
 log = logging.getLogger(__name__)
+HEARTBEAT_SECS = 1.0
 _DRAIN = 256  # frames read from one socket before looking at the others
 
 
 class StreamManager:
     def __init__(self, container: int, task_containers: dict[int, int], inbox: str,
                  spout_inbox: str, host: str, task_inboxes: dict[int, str], tmaster: str,
-                 start_timeout: float, queue_frames: int, message_timeout: float | None):
+                 start_timeout: float, queue_frames: int, message_timeout: float | None,
+                 restarted: bool = False):
         self.container = container
         self._task_containers = task_containers
         self._queue_frames = queue_frames
@@ -70,7 +72,14 @@ class StreamManager:
         self._acker = Acker(message_timeout)
         self._waiting_hello = set(task_inboxes)
         self._start_deadline = monotonic() + start_timeout
+        self._restarted = restarted
+        self._peers: dict[int, tuple[str, zmq.Socket]] = {}  # container -> (endpoint, socket)
+        self._started = False
+        self._next_heartbeat = 0.0
         self._running = True
+        if restarted:  # our tasks run already: they will not say hello again
+            self._waiting_hello.clear()
+            self._register()
 
     def run(self) -> None:
         try:
@@ -86,6 +95,7 @@ class StreamManager:
                         self._route_from(sock)
                 self._tell_spouts()
                 self._update_congestion()
+                self._heartbeat()
         finally:
             zeromq.context().destroy(linger=zeromq.LINGER_MS)
 
@@ -192,31 +202,61 @@ class StreamManager:
             self._drop(f"a control frame that does not decode ({err})")
             return
         if kind == "hello":
-            self._waiting_hello.discard(message.get("task"))
+            task = message.get("task")
+            if self._started and task in self._local:  # a restarted task
+                self._forward(self._local[task], control(CONTROL_TASK, task, {"type": "start"}))
+                self._to_master({"type": "task_restarted", "task": task})
+                return
+            self._waiting_hello.discard(task)
             if not self._waiting_hello:
-                self._to_master({"type": "register_stmgr", "container": self.container,
-                                 "endpoint": self.data_endpoint})
+                self._register()
         else:  # done, error: the master decides
             self._to_master(message)
 
+    def _register(self) -> None:
+        self._to_master({"type": "register_stmgr", "container": self.container,
+                         "endpoint": self.data_endpoint})
+
     def _on_master(self, message: dict) -> None:
         kind = message["type"]
-        if kind == "plan":
-            ctx = zeromq.context()
+        if kind == "plan":  # the endpoints of every stream manager (again after a restart)
             for container, endpoint in message["endpoints"].items():
-                if int(container) == self.container:
-                    continue
-                peer = zeromq.push(ctx, endpoint, self._queue_frames)
-                for task, owner in self._task_containers.items():
-                    if owner == int(container):
-                        self._routes[task] = peer
-            self._tell_tasks({"type": "start"})
-            log.info("container %d running", self.container)
+                self._connect_peer(int(container), endpoint)
+            if not self._started:
+                self._started = True
+                self._tell_tasks({"type": "start"})  # running tasks ignore it
+                if self._restarted:  # what the acker tracked died with our predecessor
+                    self._tell_tasks({"type": "acker_reset"})
+                log.info("container %d running", self.container)
+        elif kind == "task_restarted":
+            self._tell_tasks(message)
         elif kind == "backpressure":
             self._paused_by_master = message["on"]
         elif kind == "shutdown":
             self._tell_tasks({"type": "shutdown"})
             self._running = False
+
+    def _connect_peer(self, container: int, endpoint: str) -> None:
+        """Routes the tasks of ``container`` to its stream manager at ``endpoint``; a peer that
+        restarted has a new endpoint, and what was queued for the old one is dropped (tuples
+        lost with a process are replayed in ATLEAST_ONCE mode)."""
+        if container == self.container or self._peers.get(container, ("",))[0] == endpoint:
+            return
+        if container in self._peers:
+            old = self._peers[container][1]
+            self._overflow.pop(old, None)
+            old.close(linger=0)
+        peer = zeromq.push(zeromq.context(), endpoint, self._queue_frames)
+        self._peers[container] = (endpoint, peer)
+        for task, owner in self._task_containers.items():
+            if owner == container:
+                self._routes[task] = peer
+
+    def _heartbeat(self) -> None:
+        now = monotonic()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + HEARTBEAT_SECS
+            self._to_master({"type": "heartbeat", "container": self.container})
 
     def _tell_tasks(self, message: dict) -> None:
         for task, sock in self._local.items():
