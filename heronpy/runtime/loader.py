@@ -13,6 +13,7 @@ import sys
 
 from heronpy.api import topology as api_topology
 from heronpy.api.topology import Topology, TopologyBuilder
+from heronpy.streamlet.builder import Builder
 from heronpy.topology.logical import InvalidTopologyError, LogicalPlan
 
 
@@ -55,7 +56,7 @@ def load_file(path: str, argv: list[str] | tuple = ()) -> LogicalPlan:
 
 
 def _defines_topology(value) -> bool:
-    if isinstance(value, TopologyBuilder):
+    if isinstance(value, (TopologyBuilder, Builder)):
         return True
     return (isinstance(value, type) and issubclass(value, Topology) and value is not Topology
             and value.__module__ == "__main__")
