@@ -190,9 +190,9 @@ class HeronSliding(SlidingWindowBolt):
 ])
 def test_heron_window_bolts_fire_on_processing_time(bolt, config, size, slide):
     builder = TopologyBuilder("heron_windows")
-    source = builder.add_spout("events", PacedEvents, par=1)
+    source = builder.add_spout("events", PacedEvents, par=2)
     builder.add_bolt("win", bolt, par=1, inputs={source: Grouping.SHUFFLE}, config=config)
-    result = heronpy.local.run(builder, timeout=60)
+    result = heronpy.local.run(builder, config=TWO_CONTAINERS, timeout=60)
     rows = result.outputs("win")
     emitted = result.metrics["events"]["emitted"]
     assert len(rows) >= 4
