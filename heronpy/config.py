@@ -16,6 +16,9 @@ CAPTURE_OUTPUTS = "heronpy.capture.outputs"
 """Keep what components emit on unsubscribed streams (``heronpy.local.run`` turns it on)."""
 START_TIMEOUT_SECS = "heronpy.start.timeout.secs"
 """How long processes may take to start and find each other."""
+CHECKPOINT_DIR = "heronpy.checkpoint.dir"
+"""Where EFFECTIVELY_ONCE checkpoints are written (default: the run directory); on a cluster,
+a shared file system path."""
 RESTART_MAX = "heronpy.restart.max"
 """How many times the executor restarts a process that died, before the topology fails."""
 

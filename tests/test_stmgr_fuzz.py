@@ -40,7 +40,7 @@ class FakeNeighbours:
                                            for t, s in self.tasks.items()},
             "task_containers": {1: 0, 2: 0, REMOTE_TASK: 1},
             "tmaster": self.master.last_endpoint.decode(), "start_timeout": 30,
-            "queue_frames": 8, "message_timeout": 30,
+            "queue_frames": 8, "message_timeout": 30, "spout_tasks": [],
         }
         self.process = subprocess.Popen([sys.executable, "-m", "heronpy.stmgr", "0",
                                          json.dumps(config)], env=subprocess_env())

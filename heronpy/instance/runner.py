@@ -23,8 +23,10 @@ from heronpy.api.bolt.windowed_bolt import WindowedBolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.tuple import HeronTuple, TupleHelper
 from heronpy.instance import codec
+from heronpy.instance.checkpoints import FINAL, CheckpointStore
 from heronpy.instance.collector import OutputCollector, ReliableCollector
 from heronpy.instance.context import TaskContext
+from heronpy.instance.stateful import Checkpointing
 from heronpy.instance.windowing import WatermarkRelay, WindowDriver
 from heronpy.topology.physical import CONTROL_TASK, PhysicalPlan
 from heronpy.transport import zeromq
@@ -69,7 +71,8 @@ class TaskInstance:
     """Runs one task; ``delegate`` of the user's component (Heron's name for it)."""
 
     def __init__(self, plan: PhysicalPlan, task_id: int, inbox: str, stmgr: str,
-                 outputs_path: str):
+                 outputs_path: str, checkpoints: CheckpointStore | None = None,
+                 restore_from: int | None = None):
         self.plan = plan
         self.task_id = task_id
         info = plan.tasks[task_id]
@@ -83,13 +86,13 @@ class TaskInstance:
         self._outbox = zeromq.push(ctx, stmgr, queue_frames)
         self._poller = zmq.Poller()
         self._poller.register(self._inbox, zmq.POLLIN)
-        self._outputs_path = outputs_path
+        self.outputs_path = outputs_path
         self._outputs_file = None
         capture = self._capture if self.config.get(config.CAPTURE_OUTPUTS) else None
         self.reliable = (self.config.get(api_constants.TOPOLOGY_RELIABILITY_MODE)
                          == api_constants.TopologyReliabilityMode.ATLEAST_ONCE)
         collector = ReliableCollector if self.reliable else OutputCollector
-        self.collector = collector(plan, task_id, self.context, self._send,
+        self.collector = collector(plan, task_id, self.context, self.send,
                                    int(config.number(self.config, config.BATCH_SIZE)), capture)
         self._max_pending = int(self.config.get(api_constants.TOPOLOGY_MAX_SPOUT_PENDING) or 0)
         self._exhausted = False  # a bounded spout raised StopIteration
@@ -98,20 +101,22 @@ class TaskInstance:
         self.ended = False
         self._stream_names = {wire: key for key, wire in plan.stream_ids.items()}
         self._upstream = frozenset(plan.upstream_tasks(info.component))
-        self._open_channels = set(self._upstream)
+        self.open_channels = set(self._upstream)
         self.dropped = 0
         self.component = self.component_def.cls(self)
         self._bind_emit()
-        self._windowing: WindowDriver | None = None
+        self.windowing: WindowDriver | None = None
         self._relay: WatermarkRelay | None = None
         if isinstance(self.component, WindowedBolt):
             spec = self.component_def.cls.window_spec(self.config)
-            self._windowing = WindowDriver(
+            self.windowing = WindowDriver(
                 self.component, spec, sorted(self._upstream),
                 _timestamp_positions(plan, info.component, spec.timestamp_field),
                 self.collector.emit, self._send_watermark)
         elif not self.component_def.is_spout:
             self._relay = WatermarkRelay(sorted(self._upstream), self._send_watermark)
+        self.checkpointing = (Checkpointing(self, checkpoints, restore_from)
+                              if checkpoints is not None else None)
 
     # -- the delegate interface used by Spout and Bolt -------------------------------------
     def ack(self, tup) -> None:
@@ -149,11 +154,14 @@ class TaskInstance:
     def run(self) -> int:
         """Runs until shutdown; returns the process exit status."""
         try:
-            self._to_stmgr({"type": "hello", "task": self.task_id})
+            self.to_stmgr({"type": "hello", "task": self.task_id})
             early = self._await_start(config.number(self.config, config.START_TIMEOUT_SECS))
+            ended = self.checkpointing.restore() if self.checkpointing else False
             self.component.initialize(self.config, self.context)
+            if ended:  # it had ended at the checkpoint: its downstream restarted, tell it again
+                self._finish()
             for frames in early:
-                self._handle(frames)
+                self.handle(frames)
             gc.freeze()  # the start-up heap lives as long as the task: keep the collector off it
             if self.component_def.is_spout:
                 self._run_spout()
@@ -165,7 +173,7 @@ class TaskInstance:
         except Exception:
             text = traceback.format_exc()
             self.logger.error("task failed:\n%s", text)
-            self._to_stmgr({"type": "error", "task": self.task_id,
+            self.to_stmgr({"type": "error", "task": self.task_id,
                             "component": self.component_def.name, "traceback": text})
             return 1
         finally:
@@ -203,6 +211,8 @@ class TaskInstance:
             for tup_id in pending.values():
                 self.component.fail(tup_id)
             self._exhausted = False
+        elif kind == "checkpoint" and self.checkpointing is not None:  # at a spout
+            self.checkpointing.checkpoint(message["id"])
         elif (kind == "task_restarted" and self.ended
               and message["task"] in self.collector.downstream):
             self.collector.end_of_stream([message["task"]])
@@ -211,10 +221,12 @@ class TaskInstance:
     def _finish(self) -> None:
         """End of stream for this task: flush, tell downstream, report to the master."""
         self.collector.end_of_stream()
+        self.ended = True
+        if self.checkpointing is not None:  # what to restore if a checkpoint finds us ended
+            self.checkpointing.checkpoint(FINAL)
         if self._outputs_file is not None:
             self._outputs_file.flush()
-        self.ended = True
-        self._to_stmgr({"type": "done", "task": self.task_id,
+        self.to_stmgr({"type": "done", "task": self.task_id,
                         "metrics": {"emitted": self.collector.emitted, "executed": self.executed,
                                     "cpu_seconds": time.process_time()}})
 
@@ -270,7 +282,7 @@ class TaskInstance:
         delay = self._flush_delay
         tick_secs = float(self.config.get("topology.tick.tuple.freq.secs") or 0)
         next_tick = monotonic() + tick_secs if tick_secs > 0 else float("inf")
-        windowing = self._windowing
+        windowing = self.windowing
         while True:
             next_timer = min(next_tick, windowing.next_timer if windowing else next_tick)
             wait_ms = min(_MAX_WAIT_MS, max(0, (next_timer - monotonic()) * 1000))
@@ -282,7 +294,7 @@ class TaskInstance:
                             frames = recv(zmq.NOBLOCK, copy=False)
                         except zmq.Again:
                             break
-                        self._handle(frames)
+                        self.handle(frames)
                     else:  # still busy: flush only when the batch delay is up
                         if monotonic() >= deadline:
                             collector.flush()
@@ -297,10 +309,12 @@ class TaskInstance:
                 if not self.ended:
                     self.component.process_tick(TupleHelper.make_tick_tuple(time.time()))
 
-    def _handle(self, frames) -> None:
+    def handle(self, frames) -> None:
         try:
             hdr, payload = frames
-            kind, flags, stream, source, _, _, _ = HEADER.unpack(hdr.buffer)
+            kind, flags, stream, source, _, _, seq = HEADER.unpack(hdr.buffer)
+            if self.checkpointing is not None and self.checkpointing.hold(source, frames):
+                return  # behind a barrier: handled once the checkpoint is aligned
             if kind == Kind.DATA:
                 component, stream_name = self._stream_names[stream]
                 batch = codec.decode(payload.buffer)
@@ -315,6 +329,10 @@ class TaskInstance:
                     raise ValueError(f"a control message without a type: {message!r}")
             elif kind == Kind.WATERMARK and source in self._upstream:
                 (value,) = WATERMARK_VALUE.unpack(payload.buffer)
+            elif kind == Kind.BARRIER and source in self._upstream:
+                if self.checkpointing is not None:
+                    self.checkpointing.on_barrier(source, seq)
+                return
             elif kind != Kind.END_OF_STREAM or source not in self._upstream:
                 raise ValueError(f"frame kind {kind} from task {source}")
         except Exception as err:  # bad input must not take the task down: log, count, drop
@@ -326,27 +344,29 @@ class TaskInstance:
             if roots is not None:  # ATLEAST_ONCE: tuples carry their roots for ack/fail
                 tuples = [new(HeronTuple, (None, component, stream_name, source, values, now, r))
                           for values, r in zip(batch, roots, strict=True)]
-                if self._windowing is None:
+                if self.windowing is None:
                     for tup in tuples:
                         self.component.process(tup)
                 else:
-                    self._windowing.on_tuples(tuples, source)
-            elif self._windowing is None:
+                    self.windowing.on_tuples(tuples, source)
+            elif self.windowing is None:
                 process = self.component.process
                 for values in batch:
                     process(new(HeronTuple,
                                 (None, component, stream_name, source, values, now, None)))
             elif batch:
-                self._windowing.on_tuples([new(HeronTuple, (None, component, stream_name, source,
+                self.windowing.on_tuples([new(HeronTuple, (None, component, stream_name, source,
                                                              values, now, None))
                                            for values in batch], source)
             self.executed += len(batch)
         elif kind == Kind.WATERMARK:
-            (self._windowing or self._relay).on_watermark(source, value)
+            (self.windowing or self._relay).on_watermark(source, value)
         elif kind == Kind.END_OF_STREAM:
-            self._open_channels.discard(source)
-            (self._windowing or self._relay).on_end_of_stream(source)
-            if not self._open_channels and not self.ended:
+            self.open_channels.discard(source)
+            (self.windowing or self._relay).on_end_of_stream(source)
+            if self.checkpointing is not None:
+                self.checkpointing.check_aligned()
+            if not self.open_channels and not self.ended:
                 self.component.end_of_stream()
                 self._finish()
         else:
@@ -363,10 +383,10 @@ class TaskInstance:
                 frames = self._inbox.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            self._handle(frames)
+            self.handle(frames)
 
     # -- plumbing ----------------------------------------------------------------------------
-    def _send(self, hdr: bytes, payload: bytes) -> None:
+    def send(self, hdr: bytes, payload: bytes) -> None:
         try:
             self._outbox.send_multipart((hdr, payload), zmq.NOBLOCK, copy=False)
         except zmq.Again:
@@ -386,12 +406,19 @@ class TaskInstance:
         """In band: behind every tuple this task emitted so far."""
         self.collector.flush()
         for dest in self.collector.downstream:
-            self._send(*watermark(self.task_id, dest, value))
+            self.send(*watermark(self.task_id, dest, value))
 
-    def _to_stmgr(self, message: dict) -> None:
-        self._send(*control(self.task_id, CONTROL_TASK, message))
+    def to_stmgr(self, message: dict) -> None:
+        self.send(*control(self.task_id, CONTROL_TASK, message))
+
+    def outputs_size(self) -> int:
+        """Bytes of captured outputs so far (a checkpoint records it)."""
+        if self._outputs_file is None:
+            return 0
+        self._outputs_file.flush()
+        return self._outputs_file.tell()
 
     def _capture(self, stream: str, values: list) -> None:
         if self._outputs_file is None:
-            self._outputs_file = open(self._outputs_path, "ab")  # noqa: SIM115 - closed in run()
+            self._outputs_file = open(self.outputs_path, "ab")  # noqa: SIM115 - closed in run()
         self._outputs_file.write(codec.encode([stream, values]))

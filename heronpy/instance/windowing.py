@@ -64,6 +64,13 @@ class WindowDriver:
         self._fire(self._operator.on_time(time.time()))
         self._after()
 
+    def state(self) -> dict:
+        """The window buffers, for a checkpoint."""
+        return self._operator.state()
+
+    def restore(self, state: dict) -> None:
+        self._operator.restore(state)
+
     def _fire(self, windows: list) -> None:
         for window in windows:
             self._bolt.process_window(window, window.tuples)

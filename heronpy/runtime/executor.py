@@ -95,7 +95,13 @@ class Executor:
             "tmaster": self._tmaster_endpoint, "start_timeout": timeout,
             "queue_frames": int(config.number(layout["config"], config.QUEUE_FRAMES)),
             "message_timeout": _message_timeout(layout["config"]),
+            "spout_tasks": [t for t, v in layout["tasks"].items() if v[0] in layout["spouts"]],
         }
+        # EFFECTIVELY_ONCE: a process that dies rolls the whole topology back (the master
+        # decides); otherwise the executor restarts it by itself
+        self._stateful = (layout["config"].get(api_constants.TOPOLOGY_RELIABILITY_MODE)
+                          == api_constants.TopologyReliabilityMode.EFFECTIVELY_ONCE)
+        self._checkpoints = rundir.checkpoints(layout["config"])
         self._max_restarts = int(config.number(layout["config"], config.RESTART_MAX))
         self._children: dict[str, _Child] = {}
         stmgr = f"stmgr-{container}"
@@ -106,9 +112,10 @@ class Executor:
         for task, (component, _, _) in mine.items():
             stmgr_inbox = rundir.stmgr_inbox(container, spouts=component in spouts)
             name = f"{component}-task-{task}"
+            stateful = [self._checkpoints, "none"] if self._stateful else []
             self._children[name] = _Child(
                 task, ["heronpy.instance", rundir.package, str(task), rundir.task_inbox(task),
-                       stmgr_inbox, rundir.outputs(task)], rundir.log(name))
+                       stmgr_inbox, rundir.outputs(task), *stateful], rundir.log(name))
         for child in self._children.values():
             child.start()
 
@@ -120,6 +127,8 @@ class Executor:
                     message = msgpack.unpackb(self._tmaster.recv())
                     if message["type"] == "shutdown":
                         return
+                    if message["type"] == "rollback":
+                        self._roll_back(message["checkpoint"])
                 now = monotonic()
                 for name, child in self._children.items():
                     self._watch(name, child, now)
@@ -140,7 +149,11 @@ class Executor:
             return
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         what = f"{name} {how}; last lines of {child.log}:\n{log_tail(child.log)}"
-        if child.restarts < self._max_restarts:
+        if self._stateful:
+            child.given_up = True  # until the rollback restarts everything
+            self._send({"type": "process_died", "task": child.task,
+                        "container": self.container, "what": what})
+        elif child.restarts < self._max_restarts:
             child.restart_at = now + min(_MAX_BACKOFF_SECS, _BACKOFF_SECS * 2 ** child.restarts)
             child.restarts += 1
             self._send({"type": "process_restarting", "task": child.task,
@@ -150,12 +163,23 @@ class Executor:
             self._send({"type": "process_exit", "task": child.task,
                         "container": self.container, "what": what})
 
-    def _stop_children(self) -> None:
+    def _roll_back(self, checkpoint: int | None) -> None:
+        """Every process of the container starts again, its tasks from ``checkpoint``."""
+        self._stop_children(grace=0)
+        restore = "none" if checkpoint is None else str(checkpoint)
+        for child in self._children.values():
+            if child.task is not None:
+                child.module_argv[-1] = restore
+            child.given_up = False
+            child.restart_at = None
+            child.start()
+
+    def _stop_children(self, grace: float = _TERM_GRACE_SECS) -> None:
         alive = [c.process for c in self._children.values()
                  if c.process is not None and c.process.poll() is None]
         for proc in alive:
-            proc.send_signal(signal.SIGTERM)
-        deadline = monotonic() + _TERM_GRACE_SECS
+            proc.send_signal(signal.SIGTERM if grace else signal.SIGKILL)
+        deadline = monotonic() + grace
         for proc in alive:
             try:
                 proc.wait(max(0.0, deadline - monotonic()))

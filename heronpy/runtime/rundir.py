@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import cloudpickle
 
+from heronpy import config
 from heronpy.topology.physical import PhysicalPlan
 from heronpy.transport import zeromq
 
@@ -66,6 +67,14 @@ class RunDir:
 
     def log(self, name: str) -> str:
         return os.path.join(self.path, "logs", f"{name}.log")
+
+    def checkpoints(self, topology_config: dict) -> str:
+        """Where EFFECTIVELY_ONCE checkpoints go: ``heronpy.checkpoint.dir`` (one folder per
+        run inside it), else the run directory."""
+        parent = topology_config.get(config.CHECKPOINT_DIR)
+        if parent:
+            return os.path.join(parent, os.path.basename(self.path))
+        return os.path.join(self.path, "checkpoints")
 
     def outputs(self, task: int) -> str:
         return os.path.join(self.path, "outputs", f"task-{task}.msgpack")

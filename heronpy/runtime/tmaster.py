@@ -19,6 +19,9 @@ import zmq
 
 from heronpy import config
 from heronpy._process import die_with_parent, setup_logging
+from heronpy.api import api_constants
+from heronpy.instance.checkpoints import CheckpointStore
+from heronpy.runtime.checkpoint_coordinator import CheckpointCoordinator
 from heronpy.runtime.rundir import RunDir
 from heronpy.transport import zeromq
 
@@ -31,8 +34,8 @@ class TopologyMaster:
         layout = rundir.layout()
         self._containers = layout["containers"]
         self._tasks = layout["tasks"]
-        self._start_deadline = monotonic() + config.number(layout["config"],
-                                                           config.START_TIMEOUT_SECS)
+        self._start_timeout = config.number(layout["config"], config.START_TIMEOUT_SECS)
+        self._start_deadline = monotonic() + self._start_timeout
         self._sock = zeromq.context().socket(zmq.ROUTER)
         self._sock.linger = zeromq.LINGER_MS
         self._sock.router_handover = 1  # a restarted peer takes over its name
@@ -47,6 +50,15 @@ class TopologyMaster:
         self._heartbeats: dict[int, float] = {}  # container -> when its stmgr last said so
         self._lost: set[int] = set()
         self._stopping = False
+        self._max_rollbacks = int(config.number(layout["config"], config.RESTART_MAX))
+        self._coordinator = None
+        if (layout["config"].get(api_constants.TOPOLOGY_RELIABILITY_MODE)
+                == api_constants.TopologyReliabilityMode.EFFECTIVELY_ONCE):
+            interval = float(layout["config"].get(
+                api_constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS) or 1)
+            store = CheckpointStore(rundir.checkpoints(layout["config"]))
+            self._coordinator = CheckpointCoordinator(store, set(self._tasks), interval,
+                                                      monotonic())
         tmp = rundir.tmaster_file + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"endpoint": self.endpoint, "pid": os.getpid()}, f)
@@ -59,6 +71,7 @@ class TopologyMaster:
                     peer, payload = self._sock.recv_multipart()
                     self._handle(peer, msgpack.unpackb(payload, strict_map_key=False))
                 self._check_heartbeats()
+                self._start_checkpoint()
                 if len(self._stmgrs) < self._containers and monotonic() > self._start_deadline:
                     missing = sorted(set(range(self._containers)) - set(self._stmgrs))
                     self._publish({"type": "failed", "what": f"containers {missing} did not start "
@@ -102,7 +115,14 @@ class TopologyMaster:
                                {"type": "backpressure", "on": bool(self._congested)})
         elif kind == "register_executor":
             self._executors.add(peer)
+        elif kind == "saved":
+            if self._coordinator is not None:
+                self._coordinator.saved(message["task"], message["checkpoint"])
+        elif kind == "process_died":  # EFFECTIVELY_ONCE: everything back to the last checkpoint
+            self._roll_back(message)
         elif kind == "done":
+            if self._coordinator is not None:
+                self._coordinator.ended(message["task"])
             self._metrics[message["task"]] = message["metrics"]
             if len(self._metrics) == len(self._tasks):
                 self._publish({"type": "finished", "metrics": self._metrics})
@@ -127,6 +147,32 @@ class TopologyMaster:
             self._send(peer, {"type": "killed"})
         else:
             log.warning("unknown message from %r: %r", peer, message)
+
+    def _start_checkpoint(self) -> None:
+        if self._coordinator is None or len(self._stmgrs) < self._containers:
+            return
+        checkpoint = self._coordinator.due(monotonic())
+        if checkpoint is not None:
+            for container in self._stmgrs:
+                self._send(f"stmgr-{container}".encode(),
+                           {"type": "checkpoint", "id": checkpoint})
+
+    def _roll_back(self, death: dict) -> None:
+        if self._stopping:
+            return
+        if self._coordinator.rollbacks >= self._max_rollbacks:
+            task = death.get("task")
+            self._publish({**death, "type": "failed",
+                           "component": self._tasks[task][0] if task is not None else None})
+            return
+        checkpoint = self._coordinator.roll_back()
+        log.warning("rolling back to checkpoint %s: %s", checkpoint, death["what"])
+        self._stmgrs.clear()  # they all start again and register anew
+        self._start_deadline = monotonic() + self._start_timeout
+        self._metrics.clear()
+        for executor in self._executors:
+            self._send(executor, {"type": "rollback", "checkpoint": checkpoint})
+        self._publish({"type": "rollback", "checkpoint": checkpoint})
 
     def _check_heartbeats(self) -> None:
         """A stream manager silent for LOST_AFTER_SECS is lost (its node, or its executor

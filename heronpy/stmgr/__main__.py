@@ -16,7 +16,7 @@ def main(argv: list[str]) -> int:
     task_containers = {int(t): owner for t, owner in c["task_containers"].items()}
     StreamManager(int(container), task_containers, c["inbox"], c["spout_inbox"], c["host"],
                   {int(t): ep for t, ep in c["tasks"].items()}, c["tmaster"],
-                  c["start_timeout"], c["queue_frames"], c["message_timeout"],
+                  c["start_timeout"], c["queue_frames"], c["message_timeout"], c["spout_tasks"],
                   restarted=restarted == ["--restarted"]).run()
     return 0
 

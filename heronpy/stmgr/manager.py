@@ -48,8 +48,9 @@ class StreamManager:
     def __init__(self, container: int, task_containers: dict[int, int], inbox: str,
                  spout_inbox: str, host: str, task_inboxes: dict[int, str], tmaster: str,
                  start_timeout: float, queue_frames: int, message_timeout: float | None,
-                 restarted: bool = False):
+                 spout_tasks: list[int], restarted: bool = False):
         self.container = container
+        self._spout_tasks = [t for t in spout_tasks if t in task_inboxes]
         self._task_containers = task_containers
         self._queue_frames = queue_frames
         ctx = zeromq.context()
@@ -230,6 +231,9 @@ class StreamManager:
                 log.info("container %d running", self.container)
         elif kind == "task_restarted":
             self._tell_tasks(message)
+        elif kind == "checkpoint":  # EFFECTIVELY_ONCE: checkpoints start at the spouts
+            for task in self._spout_tasks:
+                self._forward(self._local[task], control(CONTROL_TASK, task, message))
         elif kind == "backpressure":
             self._paused_by_master = message["on"]
         elif kind == "shutdown":

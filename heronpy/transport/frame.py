@@ -22,6 +22,7 @@ class Kind(IntEnum):
     CONTROL = 3  # payload: msgpack dict with a "type" key
     WATERMARK = 4  # payload: the source task's event-time watermark, a little-endian double
     ACK = 5  # payload: msgpack list of [root, xor value]; to the task that emitted the root
+    BARRIER = 6  # no payload; sequence = the checkpoint id (EFFECTIVELY_ONCE)
 
 
 ANCHORED = 1

@@ -1,0 +1,137 @@
+"""EFFECTIVELY_ONCE: checkpoints with aligned barriers; a process killed at a random moment
+rolls the whole topology back to the last complete checkpoint, and the final counts are
+exact: nothing lost, nothing counted twice."""
+
+import collections
+import os
+import random
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+from helpers import wait_until
+
+import heronpy.api.api_constants as constants
+import heronpy.local
+from heronpy.api.bolt.bolt import Bolt
+from heronpy.api.spout.spout import Spout
+from heronpy.api.state.stateful_component import StatefulComponent
+from heronpy.api.stream import Grouping
+from heronpy.api.topology import TopologyBuilder
+
+WORDS = [f"w{i % 50}" for i in range(4000)]
+EXPECTED = collections.Counter(WORDS)
+
+
+class ReplayableSpout(StatefulComponent, Spout):
+    """Emits WORDS from its saved offset, paced (~3 s in all)."""
+
+    outputs = ["word"]
+
+    def init_state(self, stateful_state):
+        self.state = stateful_state
+
+    def initialize(self, config, context):
+        self.offset = self.state.get("offset", 0)
+
+    def next_tuple(self):
+        if self.offset >= len(WORDS):
+            raise StopIteration
+        self.emit([WORDS[self.offset]])
+        self.offset += 1
+        if self.offset % 100 == 0:
+            time.sleep(0.05)
+
+    def pre_save(self, checkpoint_id):
+        self.state.put("offset", self.offset)
+
+
+class Relay(Bolt):
+    """Passes words on; its first task is slow, so barriers reach a count task from its two
+    relays far apart: without alignment a checkpoint would catch tuples from after it."""
+
+    outputs = ["word"]
+
+    def initialize(self, config, context):
+        self.slow = context.get_task_index() == 0
+
+    def process(self, tup):
+        if self.slow:
+            time.sleep(0.002)
+        self.emit([tup.values[0]])
+
+
+class StatefulCount(StatefulComponent, Bolt):
+    outputs = ["word", "count"]
+
+    def init_state(self, stateful_state):
+        self.state = stateful_state
+
+    def process(self, tup):
+        word = tup.values[0]
+        self.state.put(word, self.state.get(word, 0) + 1)
+
+    def end_of_stream(self):
+        for word, count in self.state.items():
+            self.emit([word, count])
+
+
+def _topology() -> TopologyBuilder:
+    builder = TopologyBuilder("exactly")
+    spout = builder.add_spout("words", ReplayableSpout, par=1)
+    relay = builder.add_bolt("relay", Relay, par=2, inputs={spout: Grouping.SHUFFLE})
+    builder.add_bolt("count", StatefulCount, par=2, inputs={relay: Grouping.fields("word")})
+    builder.set_config({
+        constants.TOPOLOGY_RELIABILITY_MODE: constants.TopologyReliabilityMode.EFFECTIVELY_ONCE,
+        constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS: 0.3, "topology.stmgrs": 2})
+    return builder
+
+
+def _kill_at_random(pattern: str, seed: int, killed: list) -> None:
+    """Once a first checkpoint is complete, SIGKILLs the process whose command line contains
+    ``pattern`` at a random (seeded) moment of the next second."""
+    def find(text):
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                cmdline = proc.cmdline()
+            except psutil.Error:
+                continue
+            if text in " ".join(cmdline):
+                return proc, cmdline
+        return None
+
+    _, task_cmdline = wait_until(lambda: find("heronpy.instance"), 30, "a task process")
+    rundir = os.path.dirname(task_cmdline[3])  # the task's package: RUNDIR/topology.pkg
+    wait_until(lambda: os.path.exists(os.path.join(rundir, "checkpoints", "LATEST")), 30,
+               "a complete checkpoint")
+    victim, _ = wait_until(lambda: find(pattern), 30, f"a process running {pattern!r}")
+    time.sleep(random.Random(seed).uniform(0, 1))
+    os.kill(victim.pid, signal.SIGKILL)
+    killed.append(victim.pid)
+
+
+def test_counts_are_exact_without_failures():
+    result = heronpy.local.run(_topology(), timeout=60)
+    assert collections.Counter(dict(result.outputs("count"))) == EXPECTED
+
+
+@pytest.mark.parametrize(("pattern", "seed"), [
+    ("/sock/task-4 ", 1),  # a count bolt (tasks: words 1, relay 2-3, count 4-5)
+    ("/sock/task-2 ", 2),  # a relay bolt
+    ("heronpy.stmgr 1 ", 3),  # a stream manager
+    ("/sock/task-1 ", 4),  # the spout
+], ids=["count bolt", "relay bolt", "stream manager", "spout"])
+def test_a_kill_rolls_back_and_counts_stay_exact(pattern, seed):
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_at_random, args=(pattern, seed, killed),
+                              daemon=True)
+    killer.start()
+    result = heronpy.local.run(_topology(), timeout=120)
+    killer.join(5)
+    assert killed, "nothing was killed"
+    assert collections.Counter(dict(result.outputs("count"))) == EXPECTED
+    # every process restarted from a checkpoint, not from scratch: the spout's last
+    # incarnation resumed from a saved offset
+    assert 0 < result.metrics["words"]["emitted"] < len(WORDS)
