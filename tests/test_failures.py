@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -151,6 +152,19 @@ def test_emit_on_an_undeclared_stream(process_guard):
     error = run_to_failure(topology(bolt_cls=StrayBolt, numbers=10))
     assert error.component == "work"
     assert "emit on undeclared stream 'elsewhere' (declared: ['default'])" in str(error)
+    process_guard.assert_clean()
+
+
+def test_emit_of_a_value_that_cannot_be_serialised(process_guard):
+    class LockingSpout(Spout):
+        outputs = ["n"]
+
+        def next_tuple(self):
+            self.emit([threading.Lock()])
+
+    error = run_to_failure(topology(spout_cls=LockingSpout))
+    assert error.component == "source"
+    assert "cannot pickle '_thread.lock' object" in str(error)
     process_guard.assert_clean()
 
 
