@@ -1,0 +1,197 @@
+"""Word count in each reliability mode: throughput, end-to-end latency and recovery time.
+
+    python -m benchmarks.reliability [--words 300000] [--runs 3]
+
+ATMOST_ONCE (no tracking), ATLEAST_ONCE (every sentence a tracked root, every word anchored
+and acked) and EFFECTIVELY_ONCE (stateful counts, checkpoints every second). Latency is from
+the spout's emit of a sentence to the count task's processing of each of its words (same
+machine, same clock). Recovery: a count task is killed with SIGKILL mid-run; the figure is the
+time from the kill until its replacement processes its first tuple. Every run checks its
+counts against collections.Counter before reporting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+
+import psutil
+
+import heronpy.api.api_constants as constants
+import heronpy.local
+from benchmarks.wordcount import make_sentences
+from heronpy.api.bolt.bolt import Bolt
+from heronpy.api.spout.spout import Spout
+from heronpy.api.state.stateful_component import StatefulComponent
+from heronpy.api.stream import Grouping, Stream
+from heronpy.api.topology import TopologyBuilder
+
+MODES = constants.TopologyReliabilityMode
+
+
+class TimedSentences(StatefulComponent, Spout):
+    """Sentences from a file, each with its emit time; tracked (tup_id) in ATLEAST_ONCE,
+    rewound through its state in EFFECTIVELY_ONCE."""
+
+    outputs = ["sentence", "sent_at"]
+
+    def init_state(self, stateful_state):
+        self.state = stateful_state
+
+    def initialize(self, config, context):
+        with open(config["bench.input"]) as f:
+            self.lines = f.read().splitlines()
+        self.tracked = config[constants.TOPOLOGY_RELIABILITY_MODE] == MODES.ATLEAST_ONCE
+        self.position = self.state.get("position", 0) if hasattr(self, "state") else 0
+        self.failed: list[int] = []
+
+    def next_tuple(self):
+        if self.failed:
+            position = self.failed.pop()
+        elif self.position < len(self.lines):
+            position, self.position = self.position, self.position + 1
+        else:
+            raise StopIteration
+        self.emit([self.lines[position], time.time()],
+                  tup_id=position if self.tracked else None)
+
+    def fail(self, tup_id):
+        self.failed.append(tup_id)
+
+    def pre_save(self, checkpoint_id):
+        self.state.put("position", self.position)
+
+
+class Split(Bolt):
+    outputs = ["word", "sent_at"]
+
+    def process(self, tup):
+        sentence, sent_at = tup.values
+        for word in sentence.split():
+            self.emit([word, sent_at], anchors=[tup])
+        self.ack(tup)
+
+
+class TimedCount(StatefulComponent, Bolt):
+    """Counts words (in its state: checkpointed in EFFECTIVELY_ONCE), samples latencies."""
+
+    outputs = ["word", "count", Stream(["latency"], name="latency"),
+               Stream(["task", "first_at"], name="started")]
+
+    def init_state(self, stateful_state):
+        self.state = stateful_state
+
+    def initialize(self, config, context):
+        if not hasattr(self, "state"):
+            self.state = {}
+        self.task = context.get_task_id()
+        self.first = True
+        self.n = 0
+
+    def process(self, tup):
+        word, sent_at = tup.values
+        if self.first:
+            self.first = False
+            self.emit([self.task, time.time()], stream="started")
+        self.state[word] = self.state.get(word, 0) + 1
+        self.n += 1
+        if self.n % 50 == 0:
+            self.emit([time.time() - sent_at], stream="latency")
+        self.ack(tup)
+
+    def end_of_stream(self):
+        for word, count in self.state.items():
+            self.emit([word, count])
+
+
+def topology(path: str, mode: str) -> TopologyBuilder:
+    builder = TopologyBuilder(f"reliability_{mode.lower()}")
+    spout = builder.add_spout("sentences", TimedSentences, par=1)
+    split = builder.add_bolt("split", Split, par=2, inputs={spout: Grouping.SHUFFLE})
+    builder.add_bolt("count", TimedCount, par=2, inputs={split: Grouping.fields("word")})
+    builder.set_config({"topology.stmgrs": 2, "bench.input": path,
+                        constants.TOPOLOGY_RELIABILITY_MODE: mode,
+                        constants.TOPOLOGY_MAX_SPOUT_PENDING: 2000,
+                        constants.TOPOLOGY_MESSAGE_TIMEOUT_SECS: 5,
+                        constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS: 1})
+    return builder
+
+
+def _kill_a_count_task(after: float, killed: list) -> None:
+    """SIGKILLs the first count task (task 4) ``after`` seconds after it appears."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                if "/sock/task-4 " in " ".join(proc.cmdline()):
+                    time.sleep(after)
+                    killed.append(time.time())
+                    os.kill(proc.pid, signal.SIGKILL)
+                    return
+            except psutil.Error:
+                continue
+        time.sleep(0.02)
+
+
+def run(path: str, words: int, expected: Counter, mode: str, kill_after: float | None):
+    killed: list[float] = []
+    if kill_after is not None:
+        threading.Thread(target=_kill_a_count_task, args=(kill_after, killed),
+                         daemon=True).start()
+    started = time.perf_counter()
+    result = heronpy.local.run(topology(path, mode), timeout=600)
+    elapsed = time.perf_counter() - started
+    if Counter(dict(result.outputs("count"))) != expected:
+        raise AssertionError(f"{mode}: counts differ from collections.Counter")
+    latencies = sorted(x for (x,) in result.outputs("count", "latency"))
+    recovery = None
+    if killed:
+        firsts = [at for task, at in result.outputs("count", "started") if at > killed[0]]
+        recovery = min(firsts) - killed[0] if firsts else None
+    return words / elapsed, latencies, recovery
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--words", type=int, default=300_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    sentences = make_sentences(args.words)
+    words = len(sentences) * 10
+    expected = Counter(w for s in sentences for w in s.split())
+    rows = []
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+        f.write("\n".join(sentences) + "\n")
+        f.flush()
+        for mode in (MODES.ATMOST_ONCE, MODES.ATLEAST_ONCE, MODES.EFFECTIVELY_ONCE):
+            rates, p50s, p99s = [], [], []
+            for _ in range(args.runs):
+                rate, latencies, _ = run(f.name, words, expected, mode, None)
+                rates.append(rate)
+                p50s.append(_percentile(latencies, 0.5))
+                p99s.append(_percentile(latencies, 0.99))
+            recovery = None
+            if mode != MODES.ATMOST_ONCE:  # at most once loses the killed task's tuples
+                _, _, recovery = run(f.name, words, expected, mode, kill_after=1.5)
+            rows.append((mode, rates, p50s, p99s, recovery))
+    print(f"word count by reliability mode, {words:,} words, 2 containers, {args.runs} runs "
+          "(medians; words/s include start-up)")
+    print(f"{'mode':<18} {'words/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'recovery s':>11}")
+    for mode, rates, p50s, p99s, recovery in rows:
+        shown = f"{recovery:.2f}" if recovery is not None else "-"
+        print(f"{mode:<18} {statistics.median(rates):>10,.0f} {statistics.median(p50s):>9.1f} "
+              f"{statistics.median(p99s):>9.1f} {shown:>11}")
+
+
+if __name__ == "__main__":
+    main()
