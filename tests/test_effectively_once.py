@@ -20,6 +20,7 @@ from heronpy.api.spout.spout import Spout
 from heronpy.api.state.stateful_component import StatefulComponent
 from heronpy.api.stream import Grouping
 from heronpy.api.topology import TopologyBuilder
+from heronpy.windows import Count, WindowedBolt
 
 WORDS = [f"w{i % 50}" for i in range(4000)]
 EXPECTED = collections.Counter(WORDS)
@@ -135,3 +136,53 @@ def test_a_kill_rolls_back_and_counts_stay_exact(pattern, seed):
     # every process restarted from a checkpoint, not from scratch: the spout's last
     # incarnation resumed from a saved offset
     assert 0 < result.metrics["words"]["emitted"] < len(WORDS)
+
+
+class NumberSource(StatefulComponent, Spout):
+    """Emits 0..2999 from its saved position, paced."""
+
+    outputs = ["n"]
+
+    def init_state(self, stateful_state):
+        self.state = stateful_state
+
+    def initialize(self, config, context):
+        self.n = self.state.get("n", 0)
+
+    def next_tuple(self):
+        if self.n >= 3000:
+            raise StopIteration
+        self.emit([self.n])
+        self.n += 1
+        if self.n % 50 == 0:
+            time.sleep(0.05)
+
+    def pre_save(self, checkpoint_id):
+        self.state.put("n", self.n)
+
+
+class WindowSums(WindowedBolt):
+    outputs = ["start", "size", "total"]
+    length = Count(100)
+
+    def process_window(self, window, tuples):
+        self.emit([window.start, len(tuples), sum(t.values[0] for t in tuples)])
+
+
+def test_window_buffers_are_checkpointed_and_restored():
+    builder = TopologyBuilder("windows_exactly")
+    source = builder.add_spout("numbers", NumberSource, par=1)
+    builder.add_bolt("sums", WindowSums, par=1, inputs={source: Grouping.SHUFFLE})
+    builder.set_config({
+        constants.TOPOLOGY_RELIABILITY_MODE: constants.TopologyReliabilityMode.EFFECTIVELY_ONCE,
+        constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS: 0.3, "topology.stmgrs": 2})
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_at_random, args=("/sock/task-2 ", 5, killed),
+                              daemon=True)
+    killer.start()
+    result = heronpy.local.run(builder, timeout=120)
+    killer.join(5)
+    assert killed, "nothing was killed"
+    expected = [(s, 100, sum(range(s, s + 100))) for s in range(0, 3000, 100)]
+    assert result.outputs("sums") == expected
+    assert 0 < result.metrics["numbers"]["emitted"] < 3000  # resumed from a checkpoint
