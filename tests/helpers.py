@@ -89,6 +89,19 @@ def live_children() -> list[psutil.Process]:
     return alive
 
 
+def child_running(text: str) -> tuple[psutil.Process, list[str]] | None:
+    """A descendant of this process whose command line contains ``text``, with that command
+    line; None if there is none (yet)."""
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            cmdline = proc.cmdline()
+        except psutil.Error:
+            continue
+        if text in " ".join(cmdline):
+            return proc, cmdline
+    return None
+
+
 def describe(procs: list[psutil.Process]) -> str:
     lines = []
     for proc in procs:

@@ -9,9 +9,8 @@ import signal
 import threading
 import time
 
-import psutil
 import pytest
-from helpers import wait_until
+from helpers import child_running, wait_until
 
 import heronpy.api.api_constants as constants
 import heronpy.local
@@ -93,21 +92,11 @@ def _topology() -> TopologyBuilder:
 def _kill_at_random(pattern: str, seed: int, killed: list) -> None:
     """Once a first checkpoint is complete, SIGKILLs the process whose command line contains
     ``pattern`` at a random (seeded) moment of the next second."""
-    def find(text):
-        for proc in psutil.Process().children(recursive=True):
-            try:
-                cmdline = proc.cmdline()
-            except psutil.Error:
-                continue
-            if text in " ".join(cmdline):
-                return proc, cmdline
-        return None
-
-    _, task_cmdline = wait_until(lambda: find("heronpy.instance"), 30, "a task process")
+    _, task_cmdline = wait_until(lambda: child_running("heronpy.instance"), 30, "a task")
     rundir = os.path.dirname(task_cmdline[3])  # the task's package: RUNDIR/topology.pkg
     wait_until(lambda: os.path.exists(os.path.join(rundir, "checkpoints", "LATEST")), 30,
                "a complete checkpoint")
-    victim, _ = wait_until(lambda: find(pattern), 30, f"a process running {pattern!r}")
+    victim, _ = wait_until(lambda: child_running(pattern), 30, f"a process running {pattern!r}")
     time.sleep(random.Random(seed).uniform(0, 1))
     os.kill(victim.pid, signal.SIGKILL)
     killed.append(victim.pid)

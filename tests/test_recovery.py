@@ -6,9 +6,8 @@ import signal
 import threading
 import time
 
-import psutil
 import pytest
-from helpers import wait_until
+from helpers import child_running, wait_until
 
 import heronpy.api.api_constants as constants
 import heronpy.local
@@ -72,17 +71,7 @@ def _topology() -> TopologyBuilder:
 def _kill_one(pattern: str, killed: list) -> None:
     """Once a process whose command line contains ``pattern`` runs and the spout has been
     going for a second, SIGKILL it."""
-    def find():
-        for proc in psutil.Process().children(recursive=True):
-            try:
-                cmdline = " ".join(proc.cmdline())
-            except psutil.Error:
-                continue
-            if pattern in cmdline:
-                return proc
-        return None
-
-    victim = wait_until(find, 30, f"a process running {pattern!r}")
+    victim, _ = wait_until(lambda: child_running(pattern), 30, f"a process running {pattern!r}")
     time.sleep(1.0)  # let the topology get going: data is in flight when the kill lands
     os.kill(victim.pid, signal.SIGKILL)
     killed.append(victim.pid)
