@@ -1,15 +1,19 @@
 """Random streams against brute-force references that restate the rules of docs/windows.md.
 
-Each stream is fed twice: one call per event with the clock advancing, and grouped the way the
-runtime delivers batches (one ``now`` per batch, a timer tick between batches). In event time
-without idleness, and for count windows, neither may change what fires.
+Each stream is fed three ways: one call per event with the clock advancing; grouped the way the
+runtime delivers batches (one ``now`` per batch, a timer tick between batches); and with each
+run of tuples from one channel given to ``on_tuples`` at once (the vectorised path). In event
+time without idleness, and for count windows, none may change what fires.
 """
 
 import random
 
+import numpy as np
 import pytest
 
 from heronpy.windows import Count, Duration, WindowOperator, WindowSpec
+from heronpy.windows import operator as operator_module
+from heronpy.windows.timebase import to_seconds
 
 try:
     from hypothesis import HealthCheck, given, settings
@@ -23,6 +27,12 @@ else:
         return settings(max_examples=300, deadline=None,
                         suppress_health_check=[HealthCheck.function_scoped_fixture])(
             given(rng=st.randoms(use_true_random=False))(test))
+
+
+def seeded_streams(test):
+    """For tests on long streams (too long for hypothesis to draw): fixed seeds."""
+    seeds = [pytest.param(random.Random(seed), id=f"seed{seed}") for seed in range(40)]
+    return pytest.mark.parametrize("rng", seeds)(test)
 
 INF = float("inf")
 
@@ -47,9 +57,10 @@ def random_stream(rng, channels):
     return events + [("end", channel) for channel in open_channels]
 
 
-def drive(op, events, rng=None):
+def drive(op, events, rng=None, base=0):
     """Feeds the events one call each, or with ``rng`` in random batches; returns what fired
-    (per window: start, end, tuples, partial, new, expired), the late tuples, the drop count."""
+    (per window: start, end, tuples, partial, new, expired), the late tuples, the drop count.
+    Times are milliseconds after ``base`` seconds."""
     fired, now, watermark = [], 0.0, -INF
     for event in events:
         if rng is None or rng.random() < 0.3:  # a new batch: the clock moves, a tick
@@ -57,15 +68,67 @@ def drive(op, events, rng=None):
             fired += op.on_time(now) if rng else []
         kind, channel = event[:2]
         if kind == "tuple":
-            fired += op.on_tuple(event[3], channel, now, event[2] / 1000)
+            fired += op.on_tuple(event[3], channel, now, base + event[2] / 1000)
         elif kind == "watermark":
-            fired += op.on_watermark(channel, event[2] / 1000, now)
+            fired += op.on_watermark(channel, base + event[2] / 1000, now)
         else:
             fired += op.on_end_of_stream(channel, now)
         assert op.watermark >= watermark  # it never goes back
         watermark = op.watermark
     return ([(w.start, w.end, w.tuples, w.partial, w.new, w.expired) for w in fired],
             op.drain_late(), op.dropped_late)
+
+
+def drive_batches(op, events, rng, base=0, marks=None):
+    """Like ``drive``, but each run of tuples from one channel (cut at random, up to 200) goes
+    to ``on_tuples`` in one call. ``marks``: the watermark after each event of a ``drive``
+    (``watermarks``), checked where each call ends."""
+    fired, now, batch, limit = [], 0.0, [], 1
+
+    def flush(last):
+        nonlocal batch
+        if batch:
+            channel = batch[0][1]
+            fired.extend(op.on_tuples([e[3] for e in batch], channel, now,
+                                      [base + e[2] / 1000 for e in batch]))
+            batch = []
+            if marks is not None:
+                assert op.watermark == marks[last]
+
+    for n, event in enumerate(events):
+        kind, channel = event[:2]
+        if batch and (kind != "tuple" or channel != batch[0][1] or len(batch) >= limit):
+            flush(n - 1)
+        if not batch:
+            limit = rng.choice([1, 2, 5, 10, 50, 200])
+            now += 0.25
+        if kind == "tuple":
+            batch.append(event)
+            continue
+        if kind == "watermark":
+            fired += op.on_watermark(channel, base + event[2] / 1000, now)
+        else:
+            fired += op.on_end_of_stream(channel, now)
+        if marks is not None:
+            assert op.watermark == marks[n]
+    flush(len(events) - 1)
+    return ([(w.start, w.end, w.tuples, w.partial, w.new, w.expired) for w in fired],
+            op.drain_late(), op.dropped_late)
+
+
+def watermarks(op, events, base=0):
+    """The operator's watermark after each event, fed one call each."""
+    marks = []
+    for event in events:
+        kind, channel = event[:2]
+        if kind == "tuple":
+            op.on_tuple(event[3], channel, 0.0, base + event[2] / 1000)
+        elif kind == "watermark":
+            op.on_watermark(channel, base + event[2] / 1000, 0.0)
+        else:
+            op.on_end_of_stream(channel, 0.0)
+        marks.append(op.watermark)
+    return marks
 
 
 def reference_event_time(events, channels, length, slide, lag, lateness, late_stream):
@@ -168,3 +231,114 @@ def test_count_windows_match_the_reference(rng):
     expected = reference_count(events, length, slide)
     assert drive(WindowOperator(spec, channels, now=0.0), events) == expected
     assert drive(WindowOperator(spec, channels, now=0.0), events, rng) == expected
+
+
+BASE = 360360 * 4717  # seconds, ~2023: a multiple of every slide here, so windows align alike
+
+
+def shifted(expected, base):
+    """The reference's windows (milliseconds from 0) as seen ``base`` seconds later."""
+    fired, late, dropped = expected
+    ms = base * 1000
+    return ([(to_seconds((ms + round(s * 1000)) * 10**6), to_seconds((ms + round(e * 1000))
+             * 10**6), *rest) for s, e, *rest in fired], late, dropped)
+
+
+def random_event_spec(rng):
+    length = rng.randint(1, 12)
+    slide = rng.choice([length, rng.randint(1, length + 3)])
+    lag, lateness = rng.choice([0, rng.randint(0, 6)]), rng.choice([0, rng.randint(0, 8)])
+    late_stream = rng.choice([None, "late"])
+    spec = WindowSpec(Duration(milliseconds=length), Duration(milliseconds=slide),
+                      timestamp_field="t", lag=Duration(milliseconds=lag),
+                      allowed_lateness=Duration(milliseconds=lateness), late_stream=late_stream)
+    return spec, (length, slide, lag, lateness, late_stream)
+
+
+@pytest.fixture
+def every_batch_vectorised(monkeypatch):
+    """``on_tuples`` takes even one tuple down the vectorised path."""
+    monkeypatch.setattr(operator_module, "BATCH_MIN", 1)
+
+
+@random_streams
+def test_batches_of_tuples_match_the_reference_and_one_at_a_time(rng, every_batch_vectorised):
+    channels = list(range(1, rng.randint(1, 3) + 1))
+    spec, params = random_event_spec(rng)
+    events = random_stream(rng, channels)
+    base = rng.choice([0, BASE])  # small times go through to_nanos, epoch times through numpy
+    expected = shifted(reference_event_time(events, channels, *params), base)
+    marks = watermarks(WindowOperator(spec, channels, now=0.0), events, base)
+    assert drive_batches(WindowOperator(spec, channels, now=0.0), events, rng, base,
+                         marks) == expected
+    assert drive(WindowOperator(spec, channels, now=0.0), events, base=base) == expected
+
+
+def long_stream(rng, channels, n):
+    """Many tuples in long runs per channel, out of order, some late, a few watermarks."""
+    clock = dict.fromkeys(channels, rng.randint(-30, 30))
+    events, i = [], 0
+    while i < n:
+        channel = rng.choice(channels)
+        for _ in range(rng.randint(1, 300)):
+            clock[channel] += rng.choice([0, 0, 1, 1, 2])
+            if rng.random() < 0.01:
+                events.append(("watermark", channel, clock[channel] - rng.randint(0, 20)))
+            else:
+                events.append(("tuple", channel, clock[channel] - rng.choice(
+                    [0, 0, 0, rng.randint(0, 15), rng.randint(0, 60)]), i))
+                i += 1
+    return events + [("end", channel) for channel in channels]
+
+
+@seeded_streams
+def test_long_batches_match_one_at_a_time(rng):
+    channels = list(range(1, rng.randint(1, 3) + 1))
+    spec, params = random_event_spec(rng)
+    events = long_stream(rng, channels, rng.choice([100, 1000]))
+    base = rng.choice([0, BASE])
+    one = drive(WindowOperator(spec, channels, now=0.0), events, base=base)
+    marks = watermarks(WindowOperator(spec, channels, now=0.0), events, base)
+    assert drive_batches(WindowOperator(spec, channels, now=0.0), events, rng, base,
+                         marks) == one
+    if rng.random() < 0.1:  # the reference is slow on long streams: now and then
+        assert one == shifted(reference_event_time(events, channels, *params), base)
+
+
+def rows_columns(tuples, fields):
+    """``Window.columns`` as first written: from the rows, one ``np.asarray`` per field."""
+    rows = [getattr(t, "values", t) for t in tuples]
+    columns = zip(*rows, strict=True) if rows else [()] * len(fields)
+    return {name: np.asarray(column) for name, column in zip(fields, columns, strict=True)}
+
+
+@seeded_streams
+def test_columns_of_batched_windows_are_those_of_their_rows(rng):
+    channels = [1, 2]
+    spec, _ = random_event_spec(rng)
+    events = long_stream(rng, channels, 300)
+    words = ["a", "bb", "ccc", "dddd"]
+    kinds = rng.choice([["word", "n"], ["word", "x"], ["n", "mixed"]])
+
+    def row(i):
+        values = {"word": words[i % 4], "n": i, "x": i / 4,
+                  "mixed": i if i % 3 else i / 2}
+        return [values[k] for k in kinds]
+
+    op = WindowOperator(spec, channels, now=0.0)
+    fired, batch = [], []
+    for event in [*events, ("flush", 0)]:
+        if batch and (event[0] != "tuple" or event[1] != batch[0][1] or rng.random() < 0.05):
+            fired += op.on_tuples([row(e[3]) for e in batch], batch[0][1], 0.0,
+                                  [BASE + e[2] / 1000 for e in batch])
+            batch = []
+        if event[0] == "tuple":
+            batch.append(event)
+        elif event[0] == "end":
+            fired += op.on_end_of_stream(event[1], 0.0)
+    assert fired
+    for window in fired:
+        got, expected = window.columns(kinds), rows_columns(window.tuples, kinds)
+        for name in kinds:
+            assert got[name].dtype == expected[name].dtype
+            np.testing.assert_array_equal(got[name], expected[name])

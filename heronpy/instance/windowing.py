@@ -35,7 +35,8 @@ class WindowDriver:
         self.next_timer = monotonic() + _TIMER_SECS if timed else float("inf")
 
     def on_tuples(self, tuples: list, source: int) -> None:
-        """``tuples`` (``HeronTuple``s from one upstream task) enter their windows one by one."""
+        """``tuples`` (``HeronTuple``s from one upstream task) enter their windows as if one by
+        one."""
         operator = self._operator
         now = time.time()
         if not self._spec.event_time:
@@ -45,10 +46,18 @@ class WindowDriver:
             timestamp = self._bolt.timestamp
             for tup in tuples:
                 self._fire(operator.on_tuple(tup, source, now, timestamp(tup)))
-        else:
+        else:  # the whole batch at once, vectorised: the same windows fire, in the same order
             index = self._timestamp_index[f"{tuples[0].component}:{tuples[0].stream}"]
-            for tup in tuples:
-                self._fire(operator.on_tuple(tup, source, now, tup.values[index]))
+            timestamps = [tup.values[index] for tup in tuples]
+            try:
+                windows = operator.on_tuples(tuples, source, now, timestamps)
+            except (TypeError, ValueError):
+                # refused whole, nothing taken (a timestamp that is not a time): one at a
+                # time, the tuples before it go in and their windows fire, then it raises
+                for tup, timestamp in zip(tuples, timestamps, strict=True):
+                    self._fire(operator.on_tuple(tup, source, now, timestamp))
+                raise
+            self._fire(windows)
         self._after()
 
     def on_watermark(self, source: int, value: float) -> None:

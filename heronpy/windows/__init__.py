@@ -5,7 +5,9 @@ sizes; event time with a timestamp, else processing time). A ``WindowOperator(sp
 now)`` per bolt task takes every input event through a call that returns the windows that fire
 (``Window``: ``start``, ``end``, ``tuples``, ``partial``, ``new``, ``expired``, ``columns()``):
 
-- ``on_tuple(item, channel, now, timestamp=None)`` for each tuple, one at a time;
+- ``on_tuple(item, channel, now, timestamp=None)`` for each tuple, one at a time, or
+  ``on_tuples(items, channel, now, timestamps=None)`` for a batch from one channel: the same
+  windows fire, vectorised with numpy in event time;
 - ``on_watermark(channel, watermark, now)`` for a watermark sent in band by an upstream task;
 - ``on_time(now)`` on each timer tick;
 - ``on_end_of_stream(channel, now)`` when an upstream task ends.
