@@ -1,15 +1,24 @@
-"""The ``heronpy`` command: submit and explain topologies."""
+"""The ``heronpy`` command: submit, list, kill and explain topologies."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from heronpy import __version__, local
 from heronpy.api import api_constants
+from heronpy.config import CAPTURE_OUTPUTS
+from heronpy.runtime.launcher import RunningTopology, RunResult
 from heronpy.runtime.loader import load_file
-from heronpy.topology.logical import InvalidTopologyError
+from heronpy.runtime.rundir import RunDir
+from heronpy.scheduler import SCHEDULERS, runs
+from heronpy.scheduler.base import Job, JobProcesses, Scheduler, SchedulerError
+from heronpy.scheduler.local import LocalScheduler
+from heronpy.scheduler.run import run
+from heronpy.scheduler.slurm import SlurmScheduler
+from heronpy.topology.logical import InvalidTopologyError, LogicalPlan
 from heronpy.topology.physical import PhysicalPlan
 
 _SHOWN_OUTPUTS = 10
@@ -37,10 +46,26 @@ def _parser() -> argparse.ArgumentParser:
                        metavar="KEY=VALUE", help="override a topology config value (JSON value)")
         p.add_argument("--containers", type=int, help="number of containers (topology.stmgrs)")
 
-    submit = commands.add_parser("submit", help="run a topology")
-    submit.add_argument("cluster", choices=["local"], help="where to run it")
-    topology_args(submit)
-    submit.add_argument("--timeout", type=float, help="stop after this many seconds")
+    submit = commands.add_parser("submit", help="run a topology until it ends")
+    clusters = submit.add_subparsers(dest="cluster", required=True, metavar="CLUSTER")
+    submit_local = clusters.add_parser("local", help="on this machine")
+    submit_slurm = clusters.add_parser(
+        "slurm", help="as a Slurm batch job, one container per node (see docs/slurm.md)")
+    for p in (submit_local, submit_slurm):
+        topology_args(p)
+        p.add_argument("--timeout", type=float, help="stop after this many seconds")
+    submit_slurm.add_argument("--nodes", type=int,
+                              help="nodes to spread the containers over (default: one each)")
+    submit_slurm.add_argument("--partition", help="the Slurm partition")
+    submit_slurm.add_argument("--time", help="the job's time limit (as sbatch --time takes it)")
+    submit_slurm.add_argument("--sbatch-arg", action="append", default=[], metavar="ARG",
+                              help="pass ARG to sbatch (repeat; --sbatch-arg=--exclusive)")
+    submit_slurm.add_argument("--rundir-parent", metavar="DIR",
+                              help="where to write the run directory, on a file system every "
+                                   f"node sees (default: {runs.RUNS_DIR})")
+    kill = commands.add_parser("kill", help="stop a submitted topology")
+    kill.add_argument("topology", help="its name or job id (as `heronpy list` shows them)")
+    commands.add_parser("list", help="the topologies submitted from this account, and their state")
     explain = commands.add_parser("explain", help="print the logical and physical plans")
     topology_args(explain)
     return parser
@@ -48,9 +73,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list()
+        if args.command == "kill":
+            return _kill(args.topology)
+    except (LookupError, SchedulerError, OSError) as err:
+        print(f"heronpy: {err}", file=sys.stderr)
+        return 1
     overrides = dict(args.config)
     if args.containers is not None:
         overrides[api_constants.TOPOLOGY_STMGRS] = args.containers
+    if args.command == "submit":
+        overrides = {CAPTURE_OUTPUTS: True, **overrides}
     try:
         plan = local.with_config(load_file(args.file, args.args), overrides)
     except (InvalidTopologyError, FileNotFoundError) as err:
@@ -60,21 +95,48 @@ def main(argv: list[str] | None = None) -> int:
         print(plan.describe())
         print(PhysicalPlan.pack(plan).describe())
         return 0
-    print(f"heronpy: running topology '{plan.name}' in {plan.num_containers} container(s); "
-          "Ctrl-C stops it", file=sys.stderr)
+    return _submit(args, plan)
+
+
+def _submit(args: argparse.Namespace, plan: LogicalPlan) -> int:
+    recorded: list[Job] = []
+
+    def submitted(job: Job) -> None:
+        try:
+            runs.record(job)
+            recorded.append(job)
+        except OSError as err:  # the run goes on, only `list` and `kill` will not see it
+            print(f"heronpy: could not record the job in {runs.RUNS_DIR}: {err}", file=sys.stderr)
+        where = f" as Slurm job {job.id}" if job.scheduler == "slurm" else ""
+        print(f"heronpy: running topology '{plan.name}' in {plan.num_containers} "
+              f"container(s){where}; Ctrl-C stops it", file=sys.stderr)
+
     try:
-        result = local.run(plan, timeout=args.timeout)
+        scheduler, rundir_parent = _scheduler(args)
+        result = run(scheduler, plan, args.timeout, rundir_parent, on_submit=submitted)
     except KeyboardInterrupt:
         print("heronpy: stopped", file=sys.stderr)
         return 130
-    except (local.TopologyFailed, TimeoutError) as err:
+    except (local.TopologyFailed, TimeoutError, SchedulerError, OSError) as err:
         print(f"heronpy: {err}", file=sys.stderr)
         return 1
+    for job in recorded:  # its run directory is gone with the finished run
+        runs.forget(job)
     _report(result)
     return 0
 
 
-def _report(result: local.RunResult) -> None:
+def _scheduler(args: argparse.Namespace) -> tuple[Scheduler, str | None]:
+    """The scheduler ``submit`` asked for, and where its run directory goes."""
+    if args.cluster == "local":
+        return LocalScheduler(), None
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # the job would outlive us: stop it too
+        signal.signal(sig, signal.default_int_handler)
+    return (SlurmScheduler(args.nodes, args.partition, args.time, args.sbatch_arg),
+            args.rundir_parent or runs.runs_dir())
+
+
+def _report(result: RunResult) -> None:
     for name, metrics in result.metrics.items():
         print(f"{name}: executed {metrics['executed']}, emitted {metrics['emitted']}")
         component = result.plan.logical.components[name]
@@ -86,3 +148,37 @@ def _report(result: local.RunResult) -> None:
                 print(f"  {stream}: {value}")
             if len(values) > _SHOWN_OUTPUTS:
                 print(f"  {stream}: ... {len(values) - _SHOWN_OUTPUTS} more")
+
+
+def _list() -> int:
+    rows = [("TOPOLOGY", "CLUSTER", "JOB", "STATE", "RUN DIRECTORY")]
+    for job in runs.known():
+        state = SCHEDULERS[job.scheduler]().status(job).state
+        rows.append((job.name, job.scheduler, job.id, state, job.rundir))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]))
+    return 0
+
+
+def _kill(key: str) -> int:
+    """Asks the topology's master to stop it, then has its scheduler end its job."""
+    job = _find(key)
+    scheduler = SCHEDULERS[job.scheduler]()
+    RunningTopology(RunDir(job.rundir), JobProcesses(scheduler, job)).stop()
+    print(f"heronpy: killed topology '{job.name}' ({job.scheduler} job {job.id})",
+          file=sys.stderr)
+    return 0
+
+
+def _find(key: str) -> Job:
+    """The recorded job with id ``key``, else the one topology named ``key`` (the running
+    one if there are several)."""
+    matches = [job for job in runs.known() if key in (job.id, job.name)]
+    if len(matches) > 1:
+        matches = [j for j in matches if SCHEDULERS[j.scheduler]().status(j).active] or matches
+    if len(matches) != 1:
+        found = ", ".join(f"{j.scheduler} job {j.id}" for j in matches)
+        raise LookupError(f"{len(matches)} topologies match {key!r}"
+                          f"{': ' + found if found else ''}; see `heronpy list`")
+    return matches[0]

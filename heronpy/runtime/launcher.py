@@ -1,27 +1,32 @@
-"""Runs a topology on this machine: a topology master and one executor per container, each in
-its own process group, watched until the topology finishes, fails, times out or is stopped.
+"""The client side of a running topology, the same whichever scheduler runs its processes.
+
+It finds the topology master through the run directory (``tmaster.json``), watches its events
+until the topology finishes, fails or times out, asks the master to stop it, and reads what it
+emitted. Only starting and ending the processes differs between schedulers (``Processes``).
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
-import signal
-import subprocess
 import sys
+import time
 import uuid
+from dataclasses import dataclass, field
 from time import monotonic
+from typing import Any, Protocol
 
 import msgpack
 import zmq
 
 from heronpy.instance import codec
 from heronpy.runtime.errors import TopologyFailed
-from heronpy.runtime.executor import wait_for_tmaster
 from heronpy.runtime.rundir import RunDir
 from heronpy.topology.physical import PhysicalPlan
 
-_STOP_GRACE_SECS = 5.0
+_POLL_MS = 200
+_CHECK_EVERY_SECS = 1.0  # how often the client asks the scheduler whether the job still runs
+_KILL_REPLY_SECS = 2.0
 
 
 def child_environment() -> dict[str, str]:
@@ -33,90 +38,141 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-class LocalTopology:
-    """A topology running on this machine; use as a context manager so it is always stopped."""
+class Processes(Protocol):
+    """A topology's processes as a scheduler runs them: a local process tree, a Slurm job."""
 
-    def __init__(self, plan: PhysicalPlan, host: str = "127.0.0.1"):
-        self.plan = plan
-        self.rundir = RunDir.create(plan)
-        self._env = child_environment()
-        self._procs: list[subprocess.Popen] = []
+    def ended(self) -> str | None:
+        """Why the processes are gone; ``None`` while they may still run."""
+
+    def kill(self) -> None:
+        """Ends whatever is left of them, and returns once it is gone."""
+
+
+class RunningTopology:
+    """A submitted topology, watched through its master; use as a context manager so it is
+    always stopped."""
+
+    def __init__(self, rundir: RunDir, processes: Processes):
+        self.rundir = rundir
+        self._processes = processes
+        self._layout = rundir.layout()
         self._ctx = zmq.Context()
-        self._client = None
-        try:
-            self._tmaster = self._start("tmaster", "heronpy.runtime.tmaster", host)
-            for c in range(plan.num_containers):  # they wait for the master themselves
-                self._start(f"executor-{c}", "heronpy.runtime.executor", str(c), host)
-            endpoint = wait_for_tmaster(self.rundir, 30)
-            self._client = self._ctx.socket(zmq.DEALER)
-            self._client.routing_id = f"client-{uuid.uuid4().hex}".encode()
-            self._client.linger = 0
-            self._client.connect(endpoint)
-            self._send({"type": "watch"})
-        except BaseException:
-            self.stop()
-            raise
+        self._client: zmq.Socket | None = None
 
-    def __enter__(self) -> LocalTopology:
+    def __enter__(self) -> RunningTopology:
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _start(self, name: str, module: str, *args: str) -> subprocess.Popen:
-        with open(self.rundir.log(name), "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", module, self.rundir.path, *args],
-                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=self._env, start_new_session=True)
-        self._procs.append(proc)
-        return proc
-
     def wait(self, timeout: float | None) -> dict[int, dict]:
         """Blocks until every task has ended; returns per-task metrics.
 
-        Raises ``TopologyFailed`` when a task or process fails, ``TimeoutError`` after
-        ``timeout`` seconds (``None``: wait for ever, e.g. for an unbounded topology).
+        Raises ``TopologyFailed`` when a task or process fails or the processes end early,
+        ``TimeoutError`` after ``timeout`` seconds (``None``: wait for ever, e.g. for an
+        unbounded topology). A job still queued counts against ``timeout``.
         """
         deadline = monotonic() + timeout if timeout is not None else float("inf")
+        next_check = monotonic()
         while True:
-            if self._client.poll(min(200, max(0, (deadline - monotonic()) * 1000))):
+            wait_ms = min(_POLL_MS, max(0, (deadline - monotonic()) * 1000))
+            if self._connect() and self._client.poll(wait_ms):
                 event = msgpack.unpackb(self._client.recv(), strict_map_key=False)
                 if event["type"] == "finished":
                     return event["metrics"]
                 if event["type"] == "failed":
                     raise TopologyFailed(event["what"], event.get("component"), event.get("task"))
-            elif self._tmaster.poll() is not None:
-                raise TopologyFailed(f"the topology master exited (see {self.rundir.path}/logs)")
+            elif monotonic() >= next_check:  # nothing to read: are the processes still there?
+                next_check = monotonic() + _CHECK_EVERY_SECS
+                reason = self._processes.ended()
+                if reason is not None:
+                    raise TopologyFailed(f"{reason} (see {self.rundir.path}/logs)")
+            elif self._client is None:  # no master yet (a Slurm job may still be queued)
+                time.sleep(min(wait_ms, 20) / 1000)
             if monotonic() >= deadline:
-                raise TimeoutError(f"topology '{self.plan.logical.name}' did not finish in "
+                raise TimeoutError(f"topology '{self._layout['name']}' did not finish in "
                                    f"{timeout}s; it was stopped (logs: {self.rundir.path}/logs)")
 
     def read_outputs(self) -> dict[tuple[str, str], list[tuple]]:
         """What each component emitted on streams nothing subscribes to, in task order."""
         outputs: dict[tuple[str, str], list[tuple]] = {}
-        for task in sorted(self.plan.tasks):
+        for task, (component, _, _) in sorted(self._layout["tasks"].items()):
             path = self.rundir.outputs(task)
             if not os.path.exists(path):
                 continue
-            component = self.plan.tasks[task].component
             with open(path, "rb") as f:
                 for stream, batch in codec.unpacker(f):
                     outputs.setdefault((component, stream), []).extend(map(tuple, batch))
         return outputs
 
     def stop(self) -> None:
-        """Asks the master to shut the topology down, then makes sure every process is gone."""
-        if self._client is not None and self._tmaster.poll() is None:
-            self._send({"type": "kill"})
-        deadline = monotonic() + _STOP_GRACE_SECS
-        for proc in self._procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(max(0.0, deadline - monotonic()))
-        for proc in self._procs:  # whatever is left of each process group
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        self._ctx.destroy(linger=0)
+        """Asks the master to shut the topology down, then has the scheduler end what is left."""
+        try:
+            if self._processes.ended() is None and self._connect():
+                self._send({"type": "kill"})
+                self._await("killed", _KILL_REPLY_SECS)
+            self._processes.kill()
+        finally:
+            self._ctx.destroy(linger=0)
+
+    def _connect(self) -> bool:
+        """Connects to the master and watches it once it has written its endpoint."""
+        if self._client is None:
+            try:
+                with open(self.rundir.tmaster_file) as f:
+                    endpoint = json.load(f)["endpoint"]
+            except FileNotFoundError:
+                return False
+            self._client = self._ctx.socket(zmq.DEALER)
+            self._client.routing_id = f"client-{uuid.uuid4().hex}".encode()
+            self._client.linger = 0
+            self._client.connect(endpoint)
+            self._send({"type": "watch"})
+        return True
+
+    def _await(self, kind: str, timeout: float) -> None:
+        """Reads the master's messages until one of type ``kind``, for ``timeout`` seconds."""
+        deadline = monotonic() + timeout
+        while (remaining := deadline - monotonic()) > 0 and self._client.poll(remaining * 1000):
+            if msgpack.unpackb(self._client.recv(), strict_map_key=False)["type"] == kind:
+                return
 
     def _send(self, message: dict) -> None:
         self._client.send(msgpack.packb(message))
+
+
+@dataclass
+class RunResult:
+    """What a finished topology emitted on its unsubscribed streams, and its counters."""
+
+    plan: PhysicalPlan
+    _outputs: dict[tuple[str, str], list[tuple]] = field(repr=False)
+    metrics: dict[str, dict[str, Any]]
+    """Per component: ``emitted`` and ``executed`` totals and ``tasks``, per task id."""
+
+    @classmethod
+    def collect(cls, plan: PhysicalPlan, outputs: dict[tuple[str, str], list[tuple]],
+                task_metrics: dict[int, dict]) -> RunResult:
+        """The result from what ``RunningTopology`` read: metrics summed per component."""
+        metrics = {}
+        for component, tasks in plan.component_tasks.items():
+            per_task = {t: task_metrics.get(t, {}) for t in tasks}
+            metrics[component] = {
+                "emitted": sum(m.get("emitted", 0) for m in per_task.values()),
+                "executed": sum(m.get("executed", 0) for m in per_task.values()),
+                "tasks": per_task,
+            }
+        return cls(plan, outputs, metrics)
+
+    def outputs(self, component: str, stream: str = "default") -> list[tuple]:
+        """The values ``component`` emitted on ``stream``: each task's in emission order,
+        tasks in order. Only for streams that nothing subscribes to."""
+        comp = self.plan.logical.components.get(component)
+        if comp is None:
+            raise KeyError(f"no component '{component}' in topology '{self.plan.logical.name}'")
+        if stream not in comp.outputs:
+            raise KeyError(f"component '{component}' has no stream '{stream}'")
+        if self.plan.logical.consumers(component, stream):
+            raise ValueError(f"stream '{stream}' of '{component}' is consumed by other components;"
+                             " only unsubscribed streams are collected")
+        return list(self._outputs.get((component, stream), []))

@@ -1,0 +1,12 @@
+"""Schedulers: where a topology's processes run (this machine, a Slurm job), behind one
+interface (``base.Scheduler``: submit, status, kill). The client watching a topology is the
+same for all of them (``heronpy.runtime.launcher``)."""
+
+from __future__ import annotations
+
+from heronpy.scheduler.base import Scheduler
+from heronpy.scheduler.local import LocalScheduler
+from heronpy.scheduler.slurm import SlurmScheduler
+
+SCHEDULERS: dict[str, type[Scheduler]] = {s.name: s for s in (LocalScheduler, SlurmScheduler)}
+"""Each scheduler by its name, as ``Job.scheduler`` and ``heronpy submit`` name it."""
