@@ -122,7 +122,7 @@ class StreamManager:
                 frames = inbox.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            if len(frames) != 2 or len(frames[0]) != HEADER.size:
+            if len(frames) < 2 or len(frames[0]) != HEADER.size:
                 self._drop(f"a frame of {len(frames)} parts / header {len(frames[0])} bytes")
                 continue
             dest = destination(frames[0].buffer)

@@ -1,5 +1,8 @@
 """The frame: a fixed 24-byte header, then an opaque payload the stream manager never decodes.
 
+A message is a list of parts: the header, the payload, and optionally raw buffers (numpy arrays
+of a collective, sent without a copy) that the payload refers to by position.
+
 Header (little-endian): kind u8, flags u8, stream u16, source task u32, destination task u32,
 count u32, sequence u64. Task id 0 is the stream manager itself (control frames).
 """
