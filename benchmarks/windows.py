@@ -1,7 +1,6 @@
 """Event-time sliding-window word count, end to end: heronpy's windowed bolts vs bytewax.
 
     python -m benchmarks.windows [--events 1000000] [--runs 3] [--bytewax p1:b100000,p2:b100000]
-                                 [--gc-threshold2 N]
 
 The input is pre-generated (word, timestamp) events, 10,000-word vocabulary, written as
 ``word,seconds`` lines (millisecond timestamps): event time advances at ``--rate`` events per
@@ -12,9 +11,7 @@ is late. The windows are 10 s long and slide by 1 s, aligned to epoch 0, in even
   the events from its own file -> a ``WindowedBolt`` (fields grouping on the word, par 2,
   ``timestamp_field="time"``). Two bolts: *vectorised* (``window.columns`` and
   ``np.unique(..., return_counts=True)``) and *Counter* (``collections.Counter`` over
-  ``window.tuples``). ``--gc-threshold2 N`` adds rows where the bolt sets
-  ``gc.set_threshold(700, 10, N)`` first (windows keep many tuples alive, and Python's full
-  collections scan all of them again and again).
+  ``window.tuples``).
 - bytewax 0.21, installed by this script into its own virtual environment under
   ``~/.cache/heronpy/peers/bytewax`` and run as a subprocess: all events from one file ->
   ``count_window`` (``SlidingWindower``, ``EventClock`` with the same 1 s lag, a fixed
@@ -36,7 +33,6 @@ events / the whole run, process start-up included.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import shutil
@@ -138,10 +134,6 @@ class _WindowCount(WindowedBolt):
     lag = Duration(LAG_S)
     timestamp_field = "time"
 
-    def initialize(self, config, context):
-        if config.get("bench.gc.threshold2"):
-            gc.set_threshold(700, 10, config["bench.gc.threshold2"])
-
     def end_of_stream(self):
         self.emit([time.time()], stream="timing")
 
@@ -171,21 +163,17 @@ class CounterCount(_WindowCount):
                    sum(c * c for c in counts.values()), sample])
 
 
-def heronpy_topology(folder: Path, bolt: type, containers: int = 2,
-                     gc_threshold2: int | None = None) -> TopologyBuilder:
+def heronpy_topology(folder: Path, bolt: type, containers: int = 2) -> TopologyBuilder:
     builder = TopologyBuilder("windows_bench")
     spout = builder.add_spout("events", EventSpout, par=2)
     builder.add_bolt("count", bolt, par=2, inputs={spout: Grouping.fields("word")})
-    builder.set_config({"topology.stmgrs": containers, "bench.input": str(folder),
-                        "bench.gc.threshold2": gc_threshold2})
+    builder.set_config({"topology.stmgrs": containers, "bench.input": str(folder)})
     return builder
 
 
-def run_heronpy(folder: Path, bolt: type, events: int,
-                gc_threshold2: int | None = None) -> tuple[float, float, dict]:
+def run_heronpy(folder: Path, bolt: type, events: int) -> tuple[float, float, dict]:
     started = time.perf_counter()
-    result = heronpy.local.run(heronpy_topology(folder, bolt, gc_threshold2=gc_threshold2),
-                               timeout=1200)
+    result = heronpy.local.run(heronpy_topology(folder, bolt), timeout=1200)
     wall = time.perf_counter() - started
     first = min(t for (t,) in result.outputs("events", "timing"))
     last = max(t for (t,) in result.outputs("count", "timing"))
@@ -357,8 +345,6 @@ def main() -> None:
                              "'none' to skip bytewax")
     parser.add_argument("--only", choices=["vectorised", "counter"], default=None,
                         help="one heronpy bolt only")
-    parser.add_argument("--gc-threshold2", type=int, default=None,
-                        help="also run heronpy with gc.set_threshold(700, 10, N) in the bolts")
     args = parser.parse_args()
     words, times = make_events(args.events, args.keys, args.rate)
     expected = reference(words, times, args.keys)
@@ -368,17 +354,13 @@ def main() -> None:
     bolts = {"vectorised": VectorisedCount, "Counter": CounterCount}
     if args.only:
         bolts = {k: v for k, v in bolts.items() if k.lower() == args.only}
-    variants = [(name, bolt, None) for name, bolt in bolts.items()]
-    if args.gc_threshold2:
-        variants += [(f"{name} (gc threshold2 {args.gc_threshold2})", bolt, args.gc_threshold2)
-                     for name, bolt in bolts.items()]
     rows: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="windows-bench-") as scratch:
         folder = Path(scratch)
         write_parts(folder, words, times)
         for _ in range(args.runs):  # the systems take turns, so that each run sees alike
-            for name, bolt, threshold in variants:
-                steady, wall, got = run_heronpy(folder, bolt, args.events, threshold)
+            for name, bolt in bolts.items():
+                steady, wall, got = run_heronpy(folder, bolt, args.events)
                 check(f"heronpy {name}", got, expected)
                 rows.setdefault(f"heronpy, {name}, steady", []).append(steady)
                 rows.setdefault(f"heronpy, {name}, wall", []).append(wall)

@@ -26,6 +26,7 @@ from heronpy.instance import codec
 from heronpy.instance.checkpoints import FINAL, CheckpointStore
 from heronpy.instance.collector import OutputCollector, ReliableCollector
 from heronpy.instance.context import TaskContext
+from heronpy.instance.gc_policy import GcPolicy
 from heronpy.instance.stateful import Checkpointing
 from heronpy.instance.windowing import WatermarkRelay, WindowDriver
 from heronpy.topology.physical import CONTROL_TASK, PhysicalPlan
@@ -283,24 +284,25 @@ class TaskInstance:
         tick_secs = float(self.config.get("topology.tick.tuple.freq.secs") or 0)
         next_tick = monotonic() + tick_secs if tick_secs > 0 else float("inf")
         windowing = self.windowing
+        gc_policy = GcPolicy()
         while True:
             next_timer = min(next_tick, windowing.next_timer if windowing else next_tick)
             wait_ms = min(_MAX_WAIT_MS, max(0, (next_timer - monotonic()) * 1000))
             if poll(wait_ms):
                 deadline = monotonic() + delay
-                while True:
+                busy = True
+                while busy:
                     for _ in range(_DRAIN):
                         try:
                             frames = recv(zmq.NOBLOCK, copy=False)
                         except zmq.Again:
+                            busy = False
                             break
                         self.handle(frames)
-                    else:  # still busy: flush only when the batch delay is up
-                        if monotonic() >= deadline:
-                            collector.flush()
-                            deadline = monotonic() + delay
-                        continue
-                    break
+                    gc_policy.after_batch()
+                    if busy and monotonic() >= deadline:  # flush only when the delay is up
+                        collector.flush()
+                        deadline = monotonic() + delay
             if windowing is not None and not self.ended and monotonic() >= windowing.next_timer:
                 windowing.on_timer()
             collector.flush()
