@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from heronpy.api.custom_grouping import ICustomGrouping
@@ -33,22 +34,43 @@ class Stream:
         return f"Stream(fields={self.fields!r}, name={self.stream_id!r})"
 
 
+COLLECTIVES = ("broadcast", "reduce", "allreduce", "gather", "allgather")
+"""Grouping kinds that are collectives: the engine inserts relay / combine nodes for them."""
+ALGORITHMS = ("flat", "binary_tree", "ring")
+OPS = ("sum", "min", "max", "prod")
+
+
 @dataclass(frozen=True)
 class GroupingSpec:
     """How the tuples of one stream are split among the tasks of one consumer.
 
-    ``kind`` is one of ``shuffle, fields, all, lowest, none, direct, custom``.
+    ``kind`` is one of ``shuffle, fields, all, lowest, none, direct, custom`` or a collective
+    (``broadcast, reduce, allreduce, gather, allgather``), which has an ``algorithm`` (None:
+    the topology's ``heronpy.collective.algorithm``), a tree ``degree`` and, for reductions,
+    an ``op``.
     """
 
     kind: str
     fields: tuple[str, ...] = ()
     custom: ICustomGrouping | str | None = field(default=None, compare=False)
+    op: str | Callable | None = None
+    algorithm: str | None = None
+    degree: int | None = None
+
+    @property
+    def is_collective(self) -> bool:
+        return self.kind in COLLECTIVES
 
     def __repr__(self) -> str:
         if self.kind == "fields":
             return f"fields({', '.join(self.fields)})"
         if self.kind == "custom":
             return f"custom({type(self.custom).__name__})"
+        if self.is_collective:
+            args = [] if self.op is None else [getattr(self.op, "__name__", repr(self.op))]
+            args += [f"{k}={v}" for k, v in (("algorithm", self.algorithm),
+                                              ("degree", self.degree)) if v is not None]
+            return f"{self.kind}({', '.join(args)})"
         return self.kind
 
 
@@ -84,6 +106,49 @@ class Grouping:
             raise TypeError("custom() takes an ICustomGrouping instance or a class path")
         return GroupingSpec("custom", custom=grouper)
 
+    # -- collectives: one tuple per round, see docs/collectives.md ----------------------------
+    @classmethod
+    def broadcast(cls, algorithm: str | None = None, degree: int | None = None) -> GroupingSpec:
+        """Every consumer task gets every tuple, in order, relayed along ``algorithm``'s tree."""
+        return _collective("broadcast", None, algorithm, degree)
+
+    @classmethod
+    def reduce(cls, op: str | Callable, algorithm: str | None = None,
+               degree: int | None = None) -> GroupingSpec:
+        """Round r: the consumer's first task gets, field by field, ``op`` over the r-th tuple
+        of every producer task. ``op``: "sum", "min", "max", "prod" or ``(a, b) -> c``."""
+        return _collective("reduce", op, algorithm, degree)
+
+    @classmethod
+    def allreduce(cls, op: str | Callable, algorithm: str | None = None,
+                  degree: int | None = None) -> GroupingSpec:
+        """As ``reduce``, but every consumer task gets each round's result."""
+        return _collective("allreduce", op, algorithm, degree)
+
+    @classmethod
+    def gather(cls, algorithm: str | None = None, degree: int | None = None) -> GroupingSpec:
+        """Round r: the consumer's first task gets, field by field, the list of the r-th
+        tuples' values ordered by producer task index."""
+        return _collective("gather", None, algorithm, degree)
+
+    @classmethod
+    def allgather(cls, algorithm: str | None = None, degree: int | None = None) -> GroupingSpec:
+        """As ``gather``, but every consumer task gets each round's lists."""
+        return _collective("allgather", None, algorithm, degree)
+
     @classmethod
     def is_grouping_sane(cls, gtype) -> bool:
         return isinstance(gtype, GroupingSpec)
+
+
+def _collective(kind: str, op, algorithm: str | None, degree: int | None) -> GroupingSpec:
+    if kind in ("reduce", "allreduce") and not (op in OPS or callable(op)):
+        raise ValueError(f"{kind}: op must be one of {list(OPS)} or a function (a, b) -> c, "
+                         f"given {op!r}")
+    if algorithm is not None and algorithm not in ALGORITHMS:
+        raise ValueError(f"{kind}: algorithm must be one of {list(ALGORITHMS)}, given "
+                         f"{algorithm!r}")
+    if degree is not None and (isinstance(degree, bool) or not isinstance(degree, int)
+                               or degree < 2):
+        raise ValueError(f"{kind}: degree must be an integer >= 2, given {degree!r}")
+    return GroupingSpec(kind, op=op, algorithm=algorithm, degree=degree)
