@@ -35,11 +35,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -49,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 import heronpy.local
+from benchmarks.peers import peer_python
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
 from heronpy.api.topology import TopologyBuilder
@@ -59,7 +58,6 @@ JITTER_MS = 500  # < lag: nothing is late, in either system
 T0_MS = 1_700_000_000_000
 SAMPLE = [f"w{i}" for i in range(0, 10_000, 625)]  # 16 words
 BYTEWAX = "bytewax==0.21.*"
-PEER_DIR = Path.home() / ".cache" / "heronpy" / "peers" / "bytewax"
 
 
 # -- input -------------------------------------------------------------------------------------
@@ -265,18 +263,8 @@ BYTEWAX_FLOW = textwrap.dedent('''
 
 
 def bytewax_python() -> Path:
-    """The bytewax venv's python, created (``python -m venv`` + pip) on first use."""
-    python = PEER_DIR / "bin" / "python"
-    probe = [str(python), "-c", "import bytewax.operators.windowing"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    print(f"installing {BYTEWAX} into {PEER_DIR} ...", file=sys.stderr)
-    shutil.rmtree(PEER_DIR, ignore_errors=True)
-    PEER_DIR.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", str(PEER_DIR)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", BYTEWAX], check=True)
-    subprocess.run(probe, check=True)
-    return python
+    """The python of bytewax's own venv (see ``benchmarks.peers``)."""
+    return peer_python("bytewax", [BYTEWAX], "import bytewax.operators.windowing")
 
 
 def _free_ports(n: int) -> list[int]:
