@@ -21,6 +21,11 @@ CHECKPOINT_DIR = "heronpy.checkpoint.dir"
 a shared file system path."""
 RESTART_MAX = "heronpy.restart.max"
 """How many times the executor restarts a process that died, before the topology fails."""
+COLLECTIVE_ALGORITHM = "heronpy.collective.algorithm"
+"""The algorithm of collective groupings that name none: flat, binary_tree (the default) or
+ring. Set, it also turns ``Grouping.ALL`` into a broadcast with that algorithm."""
+COLLECTIVE_DEGREE = "heronpy.collective.degree"
+"""Children per node of a ``binary_tree`` collective (a k-ary tree)."""
 
 DEFAULTS: dict[str, object] = {
     BATCH_SIZE: 2048,
@@ -29,6 +34,7 @@ DEFAULTS: dict[str, object] = {
     CAPTURE_OUTPUTS: False,
     START_TIMEOUT_SECS: 60,
     RESTART_MAX: 5,
+    COLLECTIVE_DEGREE: 2,
 }
 
 

@@ -29,7 +29,7 @@ def simulate(graph: CollectiveGraph, emits: dict[int, list], seed: int):
             channels.setdefault((_task, dest), deque()).append((node, source, round_id, value))
         engines[task] = CollectiveEngine(
             [graph], task, send,
-            lambda g, values, _task=task: delivered[_task].append(values),
+            lambda g, values, source, _task=task: delivered[_task].append(values),
             lambda g, _task=task: ended.append(_task))
     todo = {t: deque(v) for t, v in emits.items()}
     while True:

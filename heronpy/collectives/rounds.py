@@ -22,8 +22,9 @@ from heronpy.topology.collective import GATHERS, CollectiveGraph, Node
 Send = Callable[[int, int, int, int, int, object], None]
 """``send(task, edge, node, source, round, value)``: to node ``node`` on ``task``, from node
 ``source``; ``value`` is ``END`` for an end marker, with ``round`` the end round."""
-Deliver = Callable[[CollectiveGraph, list], None]
-"""``deliver(graph, values)``: one round's tuple values for the host's component."""
+Deliver = Callable[[CollectiveGraph, list, int], None]
+"""``deliver(graph, values, source)``: one round's tuple values for the host's component;
+``source`` is the producer task of a broadcast tuple, -1 for a reduction or gather."""
 Ended = Callable[[CollectiveGraph], None]
 """``ended(graph)``: the graph will deliver nothing more to the host."""
 END = None
@@ -57,6 +58,8 @@ class CollectiveEngine:
         self._leaves = {edge: state for (edge, _), state in self._states.items()
                         if state.node.leaf is not None}
         self.contributed = dict.fromkeys(self._leaves, 0)  # edge -> rounds emitted by the host
+        self._origin = {key: _origin(self._graphs[key[0]], state.node)
+                        for key, state in self._states.items() if state.node.delivers}
 
     @property
     def edges(self) -> list[int]:
@@ -83,12 +86,17 @@ class CollectiveEngine:
         for edge in self._leaves:
             self.end_leaf(edge)
 
+    def accepts(self, edge: int, node: int, source: int) -> bool:
+        """Whether a message from node ``source`` to node ``node`` of ``edge`` makes sense."""
+        state = self._states.get((edge, node))
+        return state is not None and source in state.node.inputs and source not in state.ends
+
     def on_message(self, edge: int, node: int, source: int, round_id: int, value) -> None:
         """A message for node ``node`` of graph ``edge`` from its input node ``source``:
         round ``round_id``'s value, or ``END`` (then ``round_id`` is the end round)."""
-        state = self._states[(edge, node)]
-        if source not in state.node.inputs or source in state.ends:
+        if not self.accepts(edge, node, source):
             raise ValueError(f"node {node} of collective {edge} expects nothing from {source}")
+        state = self._states[(edge, node)]
         if value is END:
             state.ends[source] = round_id
             for r in sorted(state.pending):  # rounds that waited for this input may be done
@@ -119,7 +127,8 @@ class CollectiveEngine:
         for out in node.outputs:
             self._to(edge, node.id, out, round_id, value)
         if node.delivers:
-            self._deliver(self._graphs[edge], self._final(edge, value))
+            self._deliver(self._graphs[edge], self._final(edge, value),
+                          self._origin[(edge, node.id)])
 
     def _end(self, edge: int, state: _NodeState, end_round: int) -> None:
         state.ended = True
@@ -144,6 +153,15 @@ class CollectiveEngine:
         arity = len(next(iter(value.values())))
         rows = [value.get(i) for i in range(len(graph.producers))]
         return [[None if row is None else row[f] for row in rows] for f in range(arity)]
+
+
+def _origin(graph: CollectiveGraph, node: Node) -> int:
+    """The producer task a broadcast node relays for; -1 for other kinds."""
+    if graph.kind != "broadcast":
+        return -1
+    while node.leaf is None:
+        node = graph.nodes[node.inputs[0]]
+    return node.host
 
 
 def _merger(graph: CollectiveGraph) -> Callable:

@@ -3,6 +3,9 @@
 msgpack round-trips None, bool, int, float, str, bytes, lists and dicts (tuples arrive as
 lists, except as dict keys, where they stay tuples). numpy arrays travel as dtype + shape +
 raw bytes; any other object is cloudpickled, which works but is slow: keep it off hot streams.
+``encode_with_buffers`` leaves arrays out of the payload, as raw buffers to send as separate
+message parts: no copy on the way out, and the receiver's arrays are read-only views of what
+arrived.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import msgpack
 
 _NDARRAY = 1
 _PICKLED = 2
+_BUFFER = 3
 _META_LEN = struct.Struct("<I")
 
 
@@ -63,6 +67,37 @@ def _hashable(key):
 
 def _dict_with_hashable_keys(pairs) -> dict:
     return {_hashable(k): v for k, v in pairs}
+
+
+def encode_with_buffers(obj) -> tuple[bytes, list]:
+    """``obj`` encoded, with each numpy array replaced by a reference to a raw buffer in the
+    returned list (C-contiguous arrays are not copied)."""
+    buffers: list = []
+
+    def default(o):
+        if type(o).__module__ == "numpy":
+            import numpy as np
+
+            if isinstance(o, np.ndarray) and o.dtype.kind not in "OV":
+                buffers.append(np.ascontiguousarray(o))
+                return msgpack.ExtType(_BUFFER, msgpack.packb([o.dtype.str, list(o.shape),
+                                                               len(buffers) - 1]))
+        return _default(o)
+
+    return msgpack.packb(obj, default=default), buffers
+
+
+def decode_with_buffers(data, buffers: list) -> object:
+    """The inverse of ``encode_with_buffers``: arrays are views of ``buffers``, not copies."""
+    def ext_hook(code: int, ext: bytes):
+        if code == _BUFFER:
+            import numpy as np
+
+            dtype, shape, index = msgpack.unpackb(ext)
+            return np.frombuffer(buffers[index], dtype).reshape(tuple(shape))
+        return _ext_hook(code, ext)
+
+    return msgpack.unpackb(data, ext_hook=ext_hook, strict_map_key=False)
 
 
 def unpacker(stream) -> msgpack.Unpacker:

@@ -4,7 +4,9 @@
 destination task, or on ``flush()`` (called by the task loop when its input is idle and at
 least every ``heronpy.batch.delay.ms``), each subscriber's grouping splits the batch by
 destination and one frame per destination is sent. Streams with a DIRECT or custom subscriber
-route each tuple at the ``emit`` call instead, so a bad choice raises there.
+route each tuple at the ``emit`` call instead, so a bad choice raises there. A tuple emitted
+on a stream with collective subscribers is handed, as it is emitted, to this task's leaf of
+each collective graph (``contribute``); its regular subscribers get it as usual.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 
 from heronpy.instance import codec
 from heronpy.instance.routing import Route, RoutingError, group_by, route
-from heronpy.topology.physical import PhysicalPlan
+from heronpy.topology.physical import PhysicalPlan, collective_kind
 from heronpy.transport.frame import ANCHORED, FAIL, INIT, ROOT_TASK_SHIFT, Kind, header
 
 SendFrame = Callable[[bytes, bytes], None]
@@ -55,21 +57,37 @@ class OutputCollector:
         self._seq: dict[int, int] = {}
         self.pending_roots: dict[int, object] = {}  # ATLEAST_ONCE: a spout's roots -> tup_id
         component = plan.tasks[task_id].component
-        self._outs: dict[str, _StreamOut] = {}
+        self._outs: dict[str, _StreamOut] = {}  # streams without collective subscribers
+        self._collective: dict[str, tuple[list[int], _StreamOut]] = {}  # the others
+        self.contribute: Callable[[int, list], None] | None = None  # set by the task
         for stream, fields in plan.logical.components[component].outputs.items():
-            routes = [route(sub.grouping, plan.component_tasks[consumer.name],
-                            [fields.index(f) for f in sub.grouping.fields], context,
-                            consumer.name, stream)
-                      for consumer, sub in plan.logical.consumers(component, stream)]
-            wire_id = plan.stream_ids[(component, stream)]
-            self._outs[stream] = _StreamOut(stream, wire_id, len(fields), routes, batch_size)
-        self.downstream = sorted({t for out in self._outs.values() for r in out.routes
+            routes = []
+            for consumer, sub in plan.logical.consumers(component, stream):
+                if collective_kind(plan.logical.component_config(consumer.name), sub) is None:
+                    routes.append(route(sub.grouping, plan.component_tasks[consumer.name],
+                                        [fields.index(f) for f in sub.grouping.fields], context,
+                                        consumer.name, stream))
+            out = _StreamOut(stream, plan.stream_ids[(component, stream)], len(fields), routes,
+                             batch_size)
+            edges = [g.edge for g in plan.collectives
+                     if g.producer == component and g.stream == stream]
+            if edges:
+                self._collective[stream] = (edges, out)
+            else:
+                self._outs[stream] = out
+        self.downstream = sorted({t for out in self._streams() for r in out.routes
                                   for t in r.tasks})
+
+    def _streams(self) -> list[_StreamOut]:
+        return [*self._outs.values(), *(out for _, out in self._collective.values())]
+
+    def _stream_out(self, stream: str) -> _StreamOut | None:
+        return self._outs.get(stream) or self._collective.get(stream, (None, None))[1]
 
     @property
     def emitted(self) -> int:
         """Tuples emitted so far (sent or pending)."""
-        return self._sent + sum(len(out.pending) for out in self._outs.values())
+        return self._sent + sum(len(out.pending) for out in self._streams())
 
     def emit(self, values, stream: str = "default", anchors=None, direct_task: int | None = None,
              need_task_ids: bool = False) -> list[int] | None:
@@ -82,7 +100,9 @@ class OutputCollector:
         except TypeError:  # values without a length
             valid = False
         if not valid:
-            raise self._emit_error(stream, values)
+            out = self._to_collectives(stream, values)
+            if not out.routes:
+                return [] if need_task_ids else None
         if out.choices is not None:
             return self._emit_routed(out, values, direct_task, need_task_ids)
         if direct_task is not None:
@@ -108,9 +128,23 @@ class OutputCollector:
             return [t for dest in chosen for t in ([dest] if dest.__class__ is int else dest)]
         return None
 
+    def _to_collectives(self, stream: str, values) -> _StreamOut:
+        """Hands ``values`` to each collective graph on ``stream``; returns the stream's
+        regular part. Raises for an undeclared stream or a wrong number of values."""
+        edges, out = self._collective.get(stream, (None, None))
+        try:
+            valid = out is not None and len(values) == out.arity
+        except TypeError:
+            valid = False
+        if not valid:
+            raise self._emit_error(stream, values)
+        for edge in edges:
+            self.contribute(edge, list(values))
+        return out
+
     def flush(self) -> None:
         """Sends every pending tuple."""
-        for out in self._outs.values():
+        for out in self._streams():
             if out.pending:
                 self._send_pending(out)
 
@@ -156,10 +190,10 @@ class OutputCollector:
     def _emit_error(self, stream: str, values) -> Exception:
         if not isinstance(values, (list, tuple)):
             return TypeError(f"emit takes a list or tuple of values, given {type(values).__name__}")
-        out = self._outs.get(stream)
+        out = self._stream_out(stream)
         if out is None:
-            return UndeclaredStreamError(
-                f"emit on undeclared stream '{stream}' (declared: {sorted(self._outs)})")
+            return UndeclaredStreamError(f"emit on undeclared stream '{stream}' (declared: "
+                                         f"{sorted([*self._outs, *self._collective])})")
         return UndeclaredStreamError(
             f"emit on stream '{stream}' with {len(values)} values, but it declares {out.arity} "
             "fields")
@@ -196,8 +230,10 @@ class ReliableCollector(OutputCollector):
             valid = out is not None and len(values) == out.arity
         except TypeError:
             valid = False
-        if not valid:
-            raise self._emit_error(stream, values)
+        if not valid:  # collective tuples are not tracked: a reduction has no single parent
+            out = self._to_collectives(stream, values)
+            if not out.routes:
+                return [] if need_task_ids else None
         if not out.routes:
             self._send_sink(out, [values])
             return [] if need_task_ids else None
@@ -251,7 +287,8 @@ class ReliableCollector(OutputCollector):
         self._sent += len(values)
         anchored = any(r is not None for r in roots)
         payload = codec.encode([values, roots] if anchored else values)
-        self._send(header(Kind.DATA, self._outs[stream].wire_id, self.task_id, dest, len(values),
+        wire_id = self._stream_out(stream).wire_id
+        self._send(header(Kind.DATA, wire_id, self.task_id, dest, len(values),
                           self._next_seq(dest), ANCHORED if anchored else 0), payload)
 
     def _send_sink(self, out: _StreamOut, values: list) -> None:

@@ -22,6 +22,7 @@ from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.bolt.windowed_bolt import WindowedBolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.tuple import HeronTuple, TupleHelper
+from heronpy.collectives.rounds import END, CollectiveEngine
 from heronpy.instance import codec
 from heronpy.instance.checkpoints import FINAL, CheckpointStore
 from heronpy.instance.collector import OutputCollector, ReliableCollector
@@ -29,14 +30,17 @@ from heronpy.instance.context import TaskContext
 from heronpy.instance.gc_policy import GcPolicy
 from heronpy.instance.stateful import Checkpointing
 from heronpy.instance.windowing import WatermarkRelay, WindowDriver
+from heronpy.topology.collective import CollectiveGraph
 from heronpy.topology.physical import CONTROL_TASK, PhysicalPlan
 from heronpy.transport import zeromq
 from heronpy.transport.frame import (
     ANCHORED,
     HEADER,
+    NODE_ENDED,
     WATERMARK_VALUE,
     Kind,
     control,
+    header,
     read_control,
     watermark,
 )
@@ -102,7 +106,22 @@ class TaskInstance:
         self.ended = False
         self._stream_names = {wire: key for key, wire in plan.stream_ids.items()}
         self._upstream = frozenset(plan.upstream_tasks(info.component))
-        self.open_channels = set(self._upstream)
+        self.open_channels: set = set(self._upstream)
+        self._input_ended = False  # every input channel has ended
+        self.collectives: CollectiveEngine | None = None
+        self._loops: set[int] = set()  # SPMD loops (own collective streams) still running
+        self._delivered: dict[int, int] = {}  # loop edge -> rounds delivered here
+        graphs = plan.collectives_of(task_id)
+        if graphs:
+            self.collectives = CollectiveEngine(graphs, task_id, self._send_collective,
+                                                self._deliver, self._collective_ended)
+            self.collector.contribute = self.collectives.contribute
+            for graph in graphs:
+                if task_id in graph.delivering_tasks():
+                    if graph.is_self_loop:
+                        self._loops.add(graph.edge)
+                    else:
+                        self.open_channels.add(("collective", graph.edge))
         self.dropped = 0
         self.component = self.component_def.cls(self)
         self._bind_emit()
@@ -163,6 +182,8 @@ class TaskInstance:
                 self._finish()
             for frames in early:
                 self.handle(frames)
+            if not self.component_def.is_spout:
+                self._check_inputs()  # a bolt fed by nothing but its own loop, or nothing here
             gc.freeze()  # the start-up heap lives as long as the task: keep the collector off it
             if self.component_def.is_spout:
                 self._run_spout()
@@ -219,8 +240,27 @@ class TaskInstance:
             self.collector.end_of_stream([message["task"]])
         return kind
 
+    def _check_inputs(self) -> None:
+        if not self.open_channels and not self._input_ended and not self.ended:
+            self._input_ended = True
+            self.component.end_of_stream()
+            self._settle()
+
+    def _settle(self) -> None:
+        """After end of input: ends each SPMD loop at the first moment every round this task
+        contributed has come back and it contributed no new one; ends the task after its
+        loops."""
+        for edge in list(self._loops):
+            if self.collectives.contributed[edge] <= self._delivered.get(edge, 0):
+                self.collectives.end_leaf(edge)
+        if not self._loops and not self.ended:
+            self._finish()
+
     def _finish(self) -> None:
         """End of stream for this task: flush, tell downstream, report to the master."""
+        self._input_ended = True
+        if self.collectives is not None:
+            self.collectives.end_leaves()
         self.collector.end_of_stream()
         self.ended = True
         if self.checkpointing is not None:  # what to restore if a checkpoint finds us ended
@@ -313,8 +353,8 @@ class TaskInstance:
 
     def handle(self, frames) -> None:
         try:
-            hdr, payload = frames
-            kind, flags, stream, source, _, _, seq = HEADER.unpack(hdr.buffer)
+            hdr, payload, *buffers = frames
+            kind, flags, stream, source, _, count, seq = HEADER.unpack(hdr.buffer)
             if self.checkpointing is not None and self.checkpointing.hold(source, frames):
                 return  # behind a barrier: handled once the checkpoint is aligned
             if kind == Kind.DATA:
@@ -331,6 +371,13 @@ class TaskInstance:
                     raise ValueError(f"a control message without a type: {message!r}")
             elif kind == Kind.WATERMARK and source in self._upstream:
                 (value,) = WATERMARK_VALUE.unpack(payload.buffer)
+            elif kind == Kind.COLLECTIVE and self.collectives is not None:
+                node_source, *value = codec.decode_with_buffers(payload.buffer,
+                                                                [b.buffer for b in buffers])
+                if not self.collectives.accepts(stream, count, node_source):
+                    raise ValueError(f"collective {stream} has no node {count} fed by "
+                                     f"{node_source} here")
+                value = END if flags & NODE_ENDED else value[0]
             elif kind == Kind.BARRIER and source in self._upstream:
                 if self.checkpointing is not None:
                     self.checkpointing.on_barrier(source, seq)
@@ -363,14 +410,14 @@ class TaskInstance:
             self.executed += len(batch)
         elif kind == Kind.WATERMARK:
             (self.windowing or self._relay).on_watermark(source, value)
+        elif kind == Kind.COLLECTIVE:
+            self.collectives.on_message(stream, count, node_source, seq, value)
         elif kind == Kind.END_OF_STREAM:
             self.open_channels.discard(source)
             (self.windowing or self._relay).on_end_of_stream(source)
             if self.checkpointing is not None:
                 self.checkpointing.check_aligned()
-            if not self.open_channels and not self.ended:
-                self.component.end_of_stream()
-                self._finish()
+            self._check_inputs()
         else:
             self._on_control(message)
 
@@ -387,14 +434,45 @@ class TaskInstance:
                 return
             self.handle(frames)
 
-    # -- plumbing ----------------------------------------------------------------------------
-    def send(self, hdr: bytes, payload: bytes) -> None:
-        try:
-            self._outbox.send_multipart((hdr, payload), zmq.NOBLOCK, copy=False)
-        except zmq.Again:
-            self._send_when_room(hdr, payload)
+    # -- collectives -------------------------------------------------------------------------
+    def _deliver(self, graph: CollectiveGraph, values: list, source: int) -> None:
+        """One round's tuple for this task's component."""
+        self.executed += 1
+        self.component.process(HeronTuple(None, graph.producer, graph.stream, source, values,
+                                          time.time(), None))
+        if graph.edge in self._loops:
+            self._delivered[graph.edge] = self._delivered.get(graph.edge, 0) + 1
+            if self._input_ended:
+                self._settle()
 
-    def _send_when_room(self, hdr: bytes, payload: bytes) -> None:
+    def _collective_ended(self, graph: CollectiveGraph) -> None:
+        if graph.is_self_loop:
+            self._loops.discard(graph.edge)
+            if self._input_ended:
+                self._settle()
+        else:
+            self.open_channels.discard(("collective", graph.edge))
+            self._check_inputs()
+
+    def _send_collective(self, task: int, edge: int, node: int, source: int, round_id: int,
+                         value) -> None:
+        if value is END:
+            self.send(header(Kind.COLLECTIVE, edge, self.task_id, task, node, round_id,
+                             NODE_ENDED), codec.encode([source]))
+        else:
+            payload, buffers = codec.encode_with_buffers([source, value])
+            self.send(header(Kind.COLLECTIVE, edge, self.task_id, task, node, round_id),
+                      payload, *buffers)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def send(self, hdr: bytes, payload: bytes, *buffers) -> None:
+        """Sends a frame (and the raw buffers its payload refers to) to the stream manager."""
+        try:
+            self._outbox.send_multipart((hdr, payload, *buffers), zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self._send_when_room((hdr, payload, *buffers))
+
+    def _send_when_room(self, parts: tuple) -> None:
         """Backpressure: the queue to the stream manager is full. Waiting here holds back
         ``next_tuple`` or ``process`` until downstream catches up."""
         started = monotonic()
@@ -402,7 +480,7 @@ class TaskInstance:
             waited = monotonic() - started
             if waited > _SLOW_WARNING_SECS and int(waited) % _SLOW_WARNING_SECS == 0:
                 self.logger.warning("held back by backpressure for %.0f s", waited)
-        self._outbox.send_multipart((hdr, payload), zmq.NOBLOCK, copy=False)
+        self._outbox.send_multipart(parts, zmq.NOBLOCK, copy=False)
 
     def _send_watermark(self, value: float) -> None:
         """In band: behind every tuple this task emitted so far."""

@@ -14,7 +14,9 @@ from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.bolt.windowed_bolt import WindowedBolt
 from heronpy.api.component.component_spec import GlobalStreamId, HeronComponentSpec
 from heronpy.api.spout.spout import Spout
-from heronpy.api.stream import Grouping, GroupingSpec, Stream
+from heronpy.api.stream import ALGORITHMS, Grouping, GroupingSpec, Stream
+from heronpy.config import COLLECTIVE_ALGORITHM
+from heronpy.topology.collective import TO_ALL
 
 DEFAULT_CONFIG: dict[str, Any] = {
     constants.TOPOLOGY_DEBUG: False,
@@ -112,7 +114,27 @@ def build_plan(name: str, specs: list[HeronComponentSpec], config: dict | None) 
     for component in components.values():
         if issubclass(component.cls, WindowedBolt):
             _check_windows(plan, component)
+        _check_collectives(plan, component)
     return plan
+
+
+def _check_collectives(plan: LogicalPlan, bolt: ComponentDef) -> None:
+    settings = plan.component_config(bolt.name)
+    algorithm = settings.get(COLLECTIVE_ALGORITHM)
+    if algorithm is not None and algorithm not in ALGORITHMS:
+        raise InvalidTopologyError(f"component '{bolt.name}': {COLLECTIVE_ALGORITHM} must be "
+                                   f"one of {list(ALGORITHMS)}, given {algorithm!r}")
+    for sub in bolt.inputs:
+        if not sub.grouping.is_collective:
+            continue
+        if issubclass(bolt.cls, WindowedBolt):
+            raise InvalidTopologyError(
+                f"bolt '{bolt.name}': a windowed bolt cannot subscribe with {sub.grouping!r}")
+        if (settings.get(constants.TOPOLOGY_RELIABILITY_MODE)
+                == constants.TopologyReliabilityMode.EFFECTIVELY_ONCE):
+            raise InvalidTopologyError(
+                f"bolt '{bolt.name}': {sub.grouping!r} on '{sub.component}:{sub.stream}' is not "
+                "supported with EFFECTIVELY_ONCE (collectives are not checkpointed yet)")
 
 
 def _check_windows(plan: LogicalPlan, bolt: ComponentDef) -> None:
@@ -224,11 +246,15 @@ def _resolve_source(name: str, source, by_name) -> tuple[str, str]:
 
 
 def _check_acyclic(components: dict[str, ComponentDef]) -> None:
+    """Cycles are rejected, except a component subscribing to its own broadcast, allreduce or
+    allgather stream (then every task gets each round: an iteration)."""
     state: dict[str, int] = {}  # 1: on the current path, 2: done
 
     def visit(name: str, path: list[str]) -> None:
         state[name] = 1
         for sub in components[name].inputs:
+            if sub.component == name and sub.grouping.kind in TO_ALL:
+                continue  # SPMD: a component exchanging values among its own tasks
             if state.get(sub.component) == 1:
                 cycle = [*path[path.index(sub.component):], sub.component]
                 raise InvalidTopologyError(

@@ -1,14 +1,17 @@
 """The physical plan: task ids, the container of each task, and numbered streams.
 
 Packing is round-robin over containers in declaration order (Heron's round-robin packing), so a
-component with parallelism >= containers has tasks in every container.
+component with parallelism >= containers has tasks in every container. Collective subscriptions
+become node graphs placed on the packed tasks (``heronpy.topology.collective``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from heronpy.topology.logical import LogicalPlan
+from heronpy import config
+from heronpy.topology.collective import CollectiveGraph, build
+from heronpy.topology.logical import LogicalPlan, Subscription
 
 CONTROL_TASK = 0
 """Task id 0 addresses the stream manager itself; task ids start at 1."""
@@ -29,6 +32,7 @@ class PhysicalPlan:
     tasks: dict[int, TaskInfo]
     component_tasks: dict[str, list[int]]
     stream_ids: dict[tuple[str, str], int]  # (component, stream) -> small int on the wire
+    collectives: list[CollectiveGraph] = field(default_factory=list)  # index = edge id
 
     @classmethod
     def pack(cls, logical: LogicalPlan, num_containers: int | None = None) -> PhysicalPlan:
@@ -45,15 +49,38 @@ class PhysicalPlan:
         for comp in logical.components.values():
             for stream in comp.outputs:
                 stream_ids[(comp.name, stream)] = len(stream_ids)
-        return cls(logical, n, tasks, component_tasks, stream_ids)
+        plan = cls(logical, n, tasks, component_tasks, stream_ids)
+        for comp in logical.components.values():
+            for sub in comp.inputs:
+                kind = collective_kind(logical.component_config(comp.name), sub)
+                if kind is not None:
+                    plan.collectives.append(plan._collective(kind, comp.name, sub))
+        return plan
+
+    def _collective(self, kind: str, consumer: str, sub: Subscription) -> CollectiveGraph:
+        settings = self.logical.component_config(consumer)
+        graph = CollectiveGraph(
+            len(self.collectives), kind,
+            sub.grouping.algorithm or settings.get(config.COLLECTIVE_ALGORITHM, "binary_tree"),
+            sub.grouping.degree or int(config.number(settings, config.COLLECTIVE_DEGREE)),
+            sub.grouping.op, sub.component, sub.stream, consumer,
+            list(self.component_tasks[sub.component]), list(self.component_tasks[consumer]))
+        return build(graph, lambda task: self.tasks[task].container)
 
     def container_tasks(self, container: int) -> list[int]:
         return [t.task_id for t in self.tasks.values() if t.container == container]
 
     def upstream_tasks(self, component: str) -> list[int]:
-        """Every task that feeds ``component`` (its input channels)."""
-        sources = {s.component for s in self.logical.components[component].inputs}
+        """Every task that feeds ``component`` directly (its input channels); collectives
+        reach it through their graphs instead."""
+        config_ = self.logical.component_config(component)
+        sources = {s.component for s in self.logical.components[component].inputs
+                   if collective_kind(config_, s) is None}
         return [t for c in sources for t in self.component_tasks[c]]
+
+    def collectives_of(self, task: int) -> list[CollectiveGraph]:
+        """The collective graphs with a node on ``task``."""
+        return [g for g in self.collectives if g.hosted_by(task)]
 
     def describe(self) -> str:
         lines = [f"physical plan: {len(self.tasks)} tasks in {self.num_containers} containers"]
@@ -61,4 +88,16 @@ class PhysicalPlan:
             members = ", ".join(f"{self.tasks[t].component}[{self.tasks[t].index}]=task {t}"
                                 for t in self.container_tasks(c))
             lines.append(f"  container {c}: stream manager + {members}")
+        for graph in self.collectives:
+            lines += graph.describe(lambda task: self.tasks[task].container)
         return "\n".join(lines)
+
+
+def collective_kind(settings: dict, sub: Subscription) -> str | None:
+    """The collective a subscription is, if any: a collective grouping, or ALL when the
+    topology sets ``heronpy.collective.algorithm`` (then it is a broadcast)."""
+    if sub.grouping.is_collective:
+        return sub.grouping.kind
+    if sub.grouping.kind == "all" and settings.get(config.COLLECTIVE_ALGORITHM):
+        return "broadcast"
+    return None

@@ -26,6 +26,8 @@ class Kind(IntEnum):
     WATERMARK = 4  # payload: the source task's event-time watermark, a little-endian double
     ACK = 5  # payload: msgpack list of [root, xor value]; to the task that emitted the root
     BARRIER = 6  # no payload; sequence = the checkpoint id (EFFECTIVELY_ONCE)
+    COLLECTIVE = 7  # stream = collective graph, count = its destination node, sequence = round;
+    # payload: [source node, value] (raw array buffers follow), or [source node] with NODE_ENDED
 
 
 ANCHORED = 1
@@ -34,6 +36,8 @@ INIT = 1
 """ACK flag: a spout starts tracking these roots (value: the XOR of their first edges)."""
 FAIL = 2
 """ACK flag: these roots failed (a bolt called fail)."""
+NODE_ENDED = 1
+"""COLLECTIVE flag: the source node has ended; the sequence is its end round."""
 ROOT_TASK_SHIFT = 40
 """A root id is the emitting spout task's id shifted left by this, plus a counter: acks find
 their way to the spout's stream manager by routing on ``root >> ROOT_TASK_SHIFT``."""

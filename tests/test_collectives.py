@@ -1,0 +1,124 @@
+"""Collective groupings end to end: every kind x algorithm, at parallelism 1, 2, 3, 5 and 8,
+over 1 and 2 containers, with numpy arrays and scalars, built-in and custom ops, a slow
+producer and a producer that stops one round early (its last round is partial)."""
+
+import time
+
+import numpy as np
+import pytest
+
+import heronpy.local
+from heronpy.api.bolt.bolt import Bolt
+from heronpy.api.spout.spout import Spout
+from heronpy.api.stream import Grouping, Stream
+from heronpy.api.topology import TopologyBuilder
+
+ROUNDS = 4
+ALGORITHMS = ["flat", "binary_tree", "ring"]
+OPS = {"sum": np.add, "min": np.minimum, "max": np.maximum, "prod": np.multiply,
+       "hypot": np.hypot}  # hypot: a custom op, associative and commutative
+
+
+def streams() -> dict[str, object]:
+    """Stream name -> grouping: each kind with each algorithm, and each op once."""
+    out = {}
+    for algorithm in ALGORITHMS:
+        out[f"broadcast_{algorithm}"] = Grouping.broadcast(algorithm)
+        out[f"reduce_{algorithm}"] = Grouping.reduce("sum", algorithm)
+        out[f"allreduce_{algorithm}"] = Grouping.allreduce("sum", algorithm)
+        out[f"gather_{algorithm}"] = Grouping.gather(algorithm)
+        out[f"allgather_{algorithm}"] = Grouping.allgather(algorithm)
+    for op in ("min", "max", "prod"):
+        out[f"allreduce_{op}"] = Grouping.allreduce(op, degree=3)
+    out["reduce_hypot"] = Grouping.reduce(np.hypot, "binary_tree")
+    return out
+
+
+def contribution(index: int, round_id: int) -> list:
+    return [round_id, np.arange(1.0, 4.0) * (index + 1) + round_id, float(index + 2)]
+
+
+class Producer(Spout):
+    """Emits ROUNDS tuples on every stream; task 0 slowly; the last task one round fewer."""
+
+    outputs = [Stream(["round", "array", "scalar"], name=name) for name in streams()]
+
+    def initialize(self, config, context):
+        self.index = context.get_task_id() - min(context.get_component_tasks("producer"))
+        self.rounds = ROUNDS - (self.index == config["parallelism"] - 1
+                                and config["parallelism"] > 1)
+        self.emitted = 0
+
+    def next_tuple(self):
+        if self.emitted == self.rounds:
+            raise StopIteration
+        if self.index == 0:
+            time.sleep(0.01)  # a slow producer: the others run ahead by whole rounds
+        for name in streams():
+            self.emit(contribution(self.index, self.emitted), stream=name)
+        self.emitted += 1
+
+
+class Consumer(Bolt):
+    outputs = ["stream", "task", "source", "values"]
+
+    def initialize(self, config, context):
+        self.task = context.get_task_id()
+
+    def process(self, tup):
+        self.emit([tup.stream, self.task, tup.task, tup.values])
+
+
+def expected_round(kind: str, op, parallelism: int, round_id: int) -> list:
+    present = [i for i in range(parallelism)
+               if round_id < ROUNDS - (i == parallelism - 1 and parallelism > 1)]
+    rows = [contribution(i, round_id) for i in present]
+    if kind in ("gather", "allgather"):
+        by_index = dict(zip(present, rows, strict=True))
+        return [[by_index[i][f] if i in by_index else None for i in range(parallelism)]
+                for f in range(3)]
+    acc = rows[0]
+    for row in rows[1:]:
+        acc = [op(a, b) for a, b in zip(acc, row, strict=True)]
+    return acc
+
+
+def same(a, b) -> bool:
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if a is None or b is None:
+        return a is None and b is None
+    return np.allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("containers", [1, 2])
+@pytest.mark.parametrize("parallelism", [1, 2, 3, 5, 8])
+def test_every_collective_and_algorithm(parallelism, containers):
+    builder = TopologyBuilder("collectives")
+    producer = builder.add_spout("producer", Producer, par=parallelism)
+    builder.add_bolt("consumer", Consumer, par=2,
+                     inputs={producer[name]: grouping for name, grouping in streams().items()})
+    builder.set_config({"topology.stmgrs": containers, "parallelism": parallelism})
+    result = heronpy.local.run(builder, timeout=120)
+    consumers = result.plan.component_tasks["consumer"]
+    producers = result.plan.component_tasks["producer"]
+    got: dict[tuple[str, int], list] = {}
+    for stream, task, source, values in result.outputs("consumer"):
+        got.setdefault((stream, task), []).append((source, values))
+    for name in streams():
+        kind, variant = name.split("_", 1)
+        op = OPS.get(variant, np.add)
+        receivers = consumers if kind in ("broadcast", "allreduce", "allgather") else consumers[:1]
+        assert {t for (s, t) in got if s == name} == set(receivers), name
+        for task in receivers:
+            records = got[(name, task)]
+            if kind == "broadcast":  # every tuple of every producer, in each producer's order
+                for index, source in enumerate(producers):
+                    mine = [v for s, v in records if s == source]
+                    rounds = ROUNDS - (index == parallelism - 1 and parallelism > 1)
+                    assert same(mine, [contribution(index, r) for r in range(rounds)]), name
+                continue
+            assert [s for s, _ in records] == [-1] * ROUNDS, name
+            for round_id, (_, values) in enumerate(records):  # one tuple per round, in order
+                assert same(values, expected_round(kind, op, parallelism, round_id)), \
+                    (name, task, round_id)
