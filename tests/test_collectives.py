@@ -9,9 +9,14 @@ import pytest
 
 import heronpy.local
 from heronpy.api.bolt.bolt import Bolt
+from heronpy.api.component.component_spec import GlobalStreamId
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
 from heronpy.api.topology import TopologyBuilder
+from heronpy.instance import codec
+from heronpy.topology.logical import InvalidTopologyError
+from heronpy.topology.physical import PhysicalPlan
+from heronpy.windows import Count, WindowedBolt
 
 ROUNDS = 4
 ALGORITHMS = ["flat", "binary_tree", "ring"]
@@ -122,3 +127,74 @@ def test_every_collective_and_algorithm(parallelism, containers):
             for round_id, (_, values) in enumerate(records):  # one tuple per round, in order
                 assert same(values, expected_round(kind, op, parallelism, round_id)), \
                     (name, task, round_id)
+
+
+# -- build-time checks, and the ALL grouping as a broadcast ---------------------------------
+class Worker(Bolt):
+    outputs = ["value"]
+
+    def process(self, tup):
+        pass
+
+
+class WindowWorker(WindowedBolt):
+    outputs = ["value"]
+    length = Count(2)
+
+    def process_window(self, window, tuples):
+        pass
+
+
+def build(grouping, self_loop=False, config=None, bolt=Worker):
+    builder = TopologyBuilder("checks")
+    producer = builder.add_spout("producer", Producer, par=2)
+    inputs = {producer["reduce_flat"]: Grouping.SHUFFLE}
+    if self_loop:
+        inputs[GlobalStreamId("worker", "default")] = grouping
+    else:
+        inputs = {producer["reduce_flat"]: grouping}
+    builder.add_bolt("worker", bolt, par=2, inputs=inputs)
+    builder.set_config(config or {})
+    return PhysicalPlan.pack(builder.build())
+
+
+def test_a_component_may_loop_on_its_own_allreduce_but_not_on_a_reduce():
+    plan = build(Grouping.allreduce("sum"), self_loop=True)
+    (graph,) = plan.collectives
+    assert graph.is_self_loop and graph.delivering_tasks() == graph.producers
+    with pytest.raises(InvalidTopologyError, match=r"'worker' is part of a cycle"):
+        build(Grouping.reduce("sum"), self_loop=True)
+
+
+def test_bad_collectives_fail_at_build_time():
+    with pytest.raises(ValueError, match=r"op must be one of"):
+        Grouping.reduce("mean")
+    with pytest.raises(ValueError, match=r"algorithm must be one of"):
+        Grouping.broadcast("butterfly")
+    with pytest.raises(ValueError, match=r"degree must be an integer >= 2"):
+        Grouping.gather(degree=1)
+    with pytest.raises(InvalidTopologyError, match=r"topology 'checks'.*algorithm must be"):
+        build(Grouping.ALL, config={"heronpy.collective.algorithm": "tree"})
+    with pytest.raises(InvalidTopologyError, match=r"'worker'.*not supported with EFFECTIVELY"):
+        build(Grouping.gather(), config={"topology.reliability.mode": "EFFECTIVELY_ONCE"})
+    with pytest.raises(InvalidTopologyError, match=r"'worker': a windowed bolt cannot"):
+        build(Grouping.gather(), bolt=WindowWorker)
+
+
+def test_all_grouping_becomes_a_broadcast_when_an_algorithm_is_set():
+    assert build(Grouping.ALL).collectives == []
+    (graph,) = build(Grouping.ALL, config={"heronpy.collective.algorithm": "ring"}).collectives
+    assert (graph.kind, graph.algorithm) == ("broadcast", "ring")
+    assert graph.depth() == 2  # producer -> first consumer -> second consumer
+
+
+def test_numpy_arrays_cross_a_hop_as_raw_buffers():
+    """1 MiB: the sender's part is the array itself, the receiver's array a view of what
+    arrived (at most the transport's own copy on each side)."""
+    array = np.arange(1 << 17, dtype=np.float64)  # 1 MiB
+    payload, buffers = codec.encode_with_buffers([3, [array, 2.5]])
+    assert len(payload) < 100 and len(buffers) == 1 and buffers[0] is array
+    arrived = bytearray(buffers[0].tobytes())  # what the receiving socket holds
+    _, (view, scalar) = codec.decode_with_buffers(payload, [memoryview(arrived)])
+    assert np.shares_memory(view, np.frombuffer(arrived)) and scalar == 2.5
+    np.testing.assert_array_equal(view, array)

@@ -111,6 +111,7 @@ def build_plan(name: str, specs: list[HeronComponentSpec], config: dict | None) 
     _check_acyclic(components)
     plan = LogicalPlan(name, components, {**DEFAULT_CONFIG, **(config or {})})
     plan.num_containers  # noqa: B018 - validates topology.stmgrs
+    _check_algorithm(f"topology '{name}'", plan.config)
     for component in components.values():
         if issubclass(component.cls, WindowedBolt):
             _check_windows(plan, component)
@@ -118,12 +119,16 @@ def build_plan(name: str, specs: list[HeronComponentSpec], config: dict | None) 
     return plan
 
 
-def _check_collectives(plan: LogicalPlan, bolt: ComponentDef) -> None:
-    settings = plan.component_config(bolt.name)
-    algorithm = settings.get(COLLECTIVE_ALGORITHM)
+def _check_algorithm(owner: str, config: dict) -> None:
+    algorithm = config.get(COLLECTIVE_ALGORITHM)
     if algorithm is not None and algorithm not in ALGORITHMS:
-        raise InvalidTopologyError(f"component '{bolt.name}': {COLLECTIVE_ALGORITHM} must be "
-                                   f"one of {list(ALGORITHMS)}, given {algorithm!r}")
+        raise InvalidTopologyError(f"{owner}: {COLLECTIVE_ALGORITHM} must be one of "
+                                   f"{list(ALGORITHMS)}, given {algorithm!r}")
+
+
+def _check_collectives(plan: LogicalPlan, bolt: ComponentDef) -> None:
+    _check_algorithm(f"component '{bolt.name}'", bolt.config)
+    settings = plan.component_config(bolt.name)
     for sub in bolt.inputs:
         if not sub.grouping.is_collective:
             continue
