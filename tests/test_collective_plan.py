@@ -71,10 +71,12 @@ def test_broadcast_and_allreduce_reach_every_consumer_once(p, m, algorithm):
                       if n.delivers and leaves_reaching(b, n.id) == Counter([index])]
         assert sorted(n.host for n in delivering) == b.consumers
     a = graph("allreduce", algorithm, p, m)
-    delivering = [n for n in a.nodes if n.delivers]
-    assert sorted(n.host for n in delivering) == a.consumers
-    for n in delivering:
-        assert leaves_reaching(a, n.id) == Counter(range(p))
+    assert a.chunks == (p if algorithm == "ring" and p > 1 else 1)
+    for chunk in range(a.chunks):  # each chunk of the tuple reaches every consumer once
+        delivering = [n for n in a.nodes if n.delivers and n.chunk == chunk]
+        assert sorted(n.host for n in delivering) == a.consumers
+        for n in delivering:
+            assert leaves_reaching(a, n.id) == Counter(range(p))
     if algorithm == "binary_tree":
         assert b.depth() <= 1 + ceil_log(m, 2)
 
@@ -85,3 +87,16 @@ def test_describe_names_every_node():
     assert "collective allreduce P:s -> C  (binary_tree, degree 2, depth 3)" in text
     assert text.count("\n    node ") == len(g.nodes)
     assert "combines" in text and "leaf of P[3]" in text and "delivers" in text
+
+
+@pytest.mark.parametrize("p", [2, 3, 8, 16])
+def test_ring_allreduce_is_reduce_scatter_then_allgather(p):
+    tasks = list(range(1, p + 1))
+    spmd = build(CollectiveGraph(0, "allreduce", "ring", 2, "sum", "W", "s", "W", tasks, tasks),
+                 lambda t: (t - 1) % 2)
+    assert spmd.depth() == 2 * (p - 1)
+    owners = [n.host for n in spmd.nodes if n.delivers and len(n.inputs) == 2]
+    assert sorted(owners) == tasks  # each task reduces one chunk
+    sends = Counter(n.host for n in spmd.nodes for out in n.outputs
+                    if spmd.nodes[out].host != n.host)
+    assert set(sends.values()) == {2 * (p - 1)}  # every task sends 2 (p - 1) chunks

@@ -85,7 +85,9 @@ def test_every_consumer_gets_each_round_once(kind, algorithm, p):
         for m in (1, 3):
             graph = make_graph(kind, algorithm, p, m, containers)
             # producers emit different numbers of rounds: the last rounds are partial
-            emits = {t: [[i * 100 + r, np.arange(3.0) * (i + 1) + r] for r in range(3 + i % 2)]
+            # an array of more elements than chunks, split unevenly, and one of fewer
+            emits = {t: [[i * 100 + r, np.arange(12.0).reshape(3, 4) * (i + 1) + r,
+                          np.arange(2.0) + i] for r in range(3 + i % 2)]
                      for i, t in enumerate(graph.producers)}
             delivered, ended = simulate(graph, emits, seed=p * 7 + m + containers)
             receivers = (graph.consumers if kind in ("broadcast", "allreduce", "allgather")
@@ -105,11 +107,12 @@ def test_every_consumer_gets_each_round_once(kind, algorithm, p):
                     assert len(got) == len(want)
                     for g, w in zip(got, want, strict=True):
                         assert g[0] == w[0]
-                        if kind in ("gather", "allgather"):
-                            assert all((a is None and b is None) or np.array_equal(a, b)
-                                       for a, b in zip(g[1], w[1], strict=True))
-                        else:
-                            np.testing.assert_array_equal(g[1], w[1])
+                        for f in (1, 2):
+                            if kind in ("gather", "allgather"):
+                                assert all((a is None and b is None) or np.array_equal(a, b)
+                                           for a, b in zip(g[f], w[f], strict=True))
+                            else:
+                                np.testing.assert_array_equal(g[f], w[f])
 
 
 def test_custom_op_and_min_max():

@@ -40,7 +40,8 @@ def streams() -> dict[str, object]:
 
 
 def contribution(index: int, round_id: int) -> list:
-    return [round_id, np.arange(1.0, 4.0) * (index + 1) + round_id, float(index + 2)]
+    return [round_id, np.arange(1.0, 11.0).reshape(2, 5) * (index + 1) + round_id,
+            float(index + 2)]
 
 
 class Producer(Spout):

@@ -30,9 +30,14 @@ BUILTIN: dict[str, Callable] = {
 }
 
 
+def field_op(op: str | Callable) -> Callable:
+    """The function that reduces two values of one field."""
+    return BUILTIN[op] if isinstance(op, str) else op
+
+
 def combiner(op: str | Callable) -> Combine:
     """``combine(a, b)``: two tuples' values reduced field by field with ``op``."""
-    fn = BUILTIN[op] if isinstance(op, str) else op
+    fn = field_op(op)
 
     def combine(a: list, b: list) -> list:
         if len(a) != len(b):

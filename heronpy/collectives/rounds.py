@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from heronpy.collectives import chunks
 from heronpy.collectives.ops import combiner
 from heronpy.topology.collective import GATHERS, CollectiveGraph, Node
 
@@ -55,32 +56,37 @@ class CollectiveEngine:
         self._states: dict[tuple[int, int], _NodeState] = {
             (g.edge, n.id): _NodeState(n) for g in graphs for n in g.hosted_by(task)}
         self._delivering = {g.edge: sum(n.delivers for n in g.hosted_by(task)) for g in graphs}
-        self._leaves = {edge: state for (edge, _), state in self._states.items()
-                        if state.node.leaf is not None}
+        self._leaves: dict[int, list[_NodeState]] = {}  # edge -> the host's leaves, by chunk
+        for (edge, _), state in sorted(self._states.items(),
+                                       key=lambda item: (item[0][0], item[1].node.chunk)):
+            if state.node.leaf is not None:
+                self._leaves.setdefault(edge, []).append(state)
         self.contributed = dict.fromkeys(self._leaves, 0)  # edge -> rounds emitted by the host
+        self._assembling: dict[tuple[int, int], dict[int, list]] = {}  # (edge, round) -> chunks
         self._origin = {key: _origin(self._graphs[key[0]], state.node)
                         for key, state in self._states.items() if state.node.delivers}
 
-    @property
-    def edges(self) -> list[int]:
-        return list(self._graphs)
-
     def contribute(self, edge: int, values: list) -> None:
         """The host emitted ``values`` on the collective stream of graph ``edge``."""
-        state = self._leaves[edge]
-        if state.ended:
+        leaves = self._leaves[edge]
+        graph = self._graphs[edge]
+        if leaves[0].ended:
             raise RuntimeError(f"task {self._task} emitted on collective stream "
-                               f"'{self._graphs[edge].stream}' after its end")
-        value = {state.node.leaf: values} if self._graphs[edge].kind in GATHERS else values
+                               f"'{graph.stream}' after its end")
+        if graph.kind in GATHERS:
+            pieces = [{leaves[0].node.leaf: values}]
+        else:
+            pieces = chunks.split(values, graph.chunks) if graph.chunks > 1 else [values]
         round_id = self.contributed[edge]
         self.contributed[edge] = round_id + 1
-        self._complete(edge, state, round_id, value)
+        for state, piece in zip(leaves, pieces, strict=True):
+            self._complete(edge, state, round_id, piece)
 
     def end_leaf(self, edge: int) -> None:
         """The host emits nothing more on ``edge``'s stream."""
-        state = self._leaves[edge]
-        if not state.ended:
-            self._end(edge, state, self.contributed[edge])
+        for state in self._leaves[edge]:
+            if not state.ended:
+                self._end(edge, state, self.contributed[edge])
 
     def end_leaves(self) -> None:
         for edge in self._leaves:
@@ -127,8 +133,15 @@ class CollectiveEngine:
         for out in node.outputs:
             self._to(edge, node.id, out, round_id, value)
         if node.delivers:
-            self._deliver(self._graphs[edge], self._final(edge, value),
-                          self._origin[(edge, node.id)])
+            graph = self._graphs[edge]
+            if graph.chunks > 1:  # deliver once every chunk of the round is here
+                parts = self._assembling.setdefault((edge, round_id), {})
+                parts[node.chunk] = value
+                if len(parts) < graph.chunks:
+                    return
+                del self._assembling[(edge, round_id)]
+                value = chunks.join([parts[j] for j in range(graph.chunks)])
+            self._deliver(graph, self._final(edge, value), self._origin[(edge, node.id)])
 
     def _end(self, edge: int, state: _NodeState, end_round: int) -> None:
         state.ended = True
@@ -169,7 +182,7 @@ def _merger(graph: CollectiveGraph) -> Callable:
         return lambda a, b: {**a, **b}
     if graph.kind == "broadcast":
         return _single_input
-    return combiner(graph.op)
+    return chunks.combiner(graph.op) if graph.chunks > 1 else combiner(graph.op)
 
 
 def _single_input(a, b):

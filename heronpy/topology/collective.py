@@ -12,7 +12,11 @@ leaves the process.
 - broadcast: per producer task, a tree from its leaf over every consumer task (each delivers
   and forwards).
 - allreduce / allgather: the reduce tree, then from its root a broadcast tree over the
-  consumer tasks.
+  consumer tasks. A ``ring`` allreduce over p >= 2 producers is the bandwidth-optimal ring
+  instead: every tuple is cut into p chunks (arrays split, other fields ride with chunk 0);
+  chunk j is reduced along the ring of producers ending at producer j (reduce-scatter), which
+  then passes it along the ring of consumers (allgather). Each task sends and receives about
+  2 (p - 1) / p of a tuple instead of the root's p tuples.
 
 Algorithms shape the trees: ``flat`` (everyone sends straight to the root: the serial
 baseline), ``binary_tree`` (a balanced tree of ``degree`` children per node, depth
@@ -40,6 +44,7 @@ class Node:
     outputs: tuple[int, ...] = ()  # node ids it sends each result to
     delivers: bool = False  # hands each result to its host's component
     leaf: int | None = None  # a leaf: the index of the producer task whose emits it takes
+    chunk: int = 0  # which chunk of each tuple it carries (a chunked ring allreduce)
 
 
 @dataclass
@@ -57,6 +62,7 @@ class CollectiveGraph:
     producers: list[int]  # task ids, in task index order
     consumers: list[int]
     nodes: list[Node] = field(default_factory=list)
+    chunks: int = 1  # each tuple travels as this many chunks
 
     @property
     def is_self_loop(self) -> bool:
@@ -86,8 +92,9 @@ class CollectiveGraph:
                     else f"relays {n.inputs[0]}")
             sends = f" -> {list(n.outputs)}" if n.outputs else ""
             delivers = " delivers" if n.delivers else ""
-            lines.append(f"    node {n.id} on task {n.host} (container {container_of(n.host)}): "
-                         f"{role}{sends}{delivers}")
+            chunk = f" chunk {n.chunk}" if self.chunks > 1 else ""
+            lines.append(f"    node {n.id} on task {n.host} (container {container_of(n.host)}):"
+                         f"{chunk} {role}{sends}{delivers}")
         return lines
 
 
@@ -104,6 +111,10 @@ def build(graph: CollectiveGraph, container_of: Callable[[int], int]) -> Collect
             ordered = sorted(consumers, key=lambda t: (container_of(t) != container_of(producer),
                                                        container_of(t), t))
             _spread(nodes, leaf, ordered, graph.algorithm, graph.degree)
+        graph.nodes = nodes.done()
+        return graph
+    if graph.kind == "allreduce" and graph.algorithm == "ring" and len(by_place) > 1:
+        _chunked_ring(graph, nodes, by_place, consumers)
         graph.nodes = nodes.done()
         return graph
     leaves = [nodes.add(graph.producers[i], (), leaf=i) for i in by_place]
@@ -124,6 +135,24 @@ def build(graph: CollectiveGraph, container_of: Callable[[int], int]) -> Collect
     return graph
 
 
+def _chunked_ring(graph: CollectiveGraph, nodes: _Nodes, by_place: list[int],
+                  consumers: list[int]) -> None:
+    """Ring allreduce: reduce-scatter over the producers, allgather over the consumers."""
+    graph.chunks = len(by_place)
+    ring = [(i, graph.producers[i]) for i in by_place]
+    for j in range(graph.chunks):
+        order = ring[j + 1:] + ring[:j + 1]  # ends at ring[j], the owner of chunk j
+        owner = order[-1][1]
+        chain = nodes.add(order[0][1], (), leaf=order[0][0], chunk=j)
+        for index, task in order[1:]:
+            leaf = nodes.add(task, (), leaf=index, chunk=j)
+            chain = nodes.add(task, (chain, leaf), chunk=j,
+                              delivers=task == owner and owner in consumers)
+        start = consumers.index(owner) + 1 if owner in consumers else j % len(consumers)
+        targets = [t for t in consumers[start:] + consumers[:start] if t != owner]
+        _spread(nodes, chain, targets, "ring", graph.degree, chunk=j)
+
+
 def _combine(nodes: _Nodes, members: list[int], degree: int, root_host: int | None) -> int:
     """A balanced tree over ``members`` (contiguous runs of up to ``degree``); returns its top
     node, hosted by ``root_host`` or else by the host of its first member."""
@@ -136,7 +165,7 @@ def _combine(nodes: _Nodes, members: list[int], degree: int, root_host: int | No
 
 
 def _spread(nodes: _Nodes, source: int, targets: list[int], algorithm: str,
-            degree: int) -> None:
+            degree: int, chunk: int = 0) -> None:
     """From node ``source``, a delivering node on each task in ``targets``."""
     if not targets:
         return
@@ -147,8 +176,8 @@ def _spread(nodes: _Nodes, source: int, targets: list[int], algorithm: str,
     else:
         groups = _split(targets, degree)
     for group in groups:
-        head = nodes.add(group[0], (source,), delivers=True)
-        _spread(nodes, head, group[1:], algorithm, degree)
+        head = nodes.add(group[0], (source,), delivers=True, chunk=chunk)
+        _spread(nodes, head, group[1:], algorithm, degree, chunk)
 
 
 def _by_container(items, container_of: Callable[[int], int]) -> list:
@@ -180,9 +209,9 @@ class _Nodes:
         self._outputs: list[list[int]] = []
 
     def add(self, host: int, inputs: tuple[int, ...], *, leaf: int | None = None,
-            delivers: bool = False) -> int:
+            delivers: bool = False, chunk: int = 0) -> int:
         node_id = len(self._nodes)
-        self._nodes.append(Node(node_id, host, inputs, (), delivers, leaf))
+        self._nodes.append(Node(node_id, host, inputs, (), delivers, leaf, chunk))
         self._outputs.append([])
         for i in inputs:
             self._outputs[i].append(node_id)
@@ -192,5 +221,5 @@ class _Nodes:
         return self._nodes[node_id].host
 
     def done(self) -> list[Node]:
-        return [Node(n.id, n.host, n.inputs, tuple(out), n.delivers, n.leaf)
+        return [Node(n.id, n.host, n.inputs, tuple(out), n.delivers, n.leaf, n.chunk)
                 for n, out in zip(self._nodes, self._outputs, strict=True)]
