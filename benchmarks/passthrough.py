@@ -16,10 +16,10 @@ checks that each sequence number arrived exactly once before reporting.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import heronpy.local
+from benchmarks.suite import Result
 from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping
@@ -123,13 +123,23 @@ def run_once(rate: float, seconds: float) -> dict:
             **{f"p{q}": histogram.percentile(q) for q in PERCENTILES}}
 
 
-def measure(seconds: float, loads: list[float], runs: int) -> dict[str, list[dict]]:
+def measure(quick: bool = False, peers: bool = False, seconds: float | None = None,
+            loads: tuple[float, ...] = (0.1, 0.5, 0.9), runs: int | None = None) -> Result:
     """Saturation first, then each load as a fraction of the median saturation."""
-    figures: dict[str, list[dict]] = {"saturation": [run_once(0, seconds) for _ in range(runs)]}
-    saturation = statistics.median(f["tuples_per_s"] for f in figures["saturation"])
+    seconds = seconds or (1.0 if quick else 5.0)
+    runs = runs or (1 if quick else 3)
+    result = Result("passthrough", f"spout -> relay -> sink (par 2), 2 containers, open loop, "
+                    f"{seconds:g} s per run; latency = arrival - due time")
+    for _ in range(runs):
+        result.add("heronpy, saturation", "tuples/s", run_once(0, seconds)["tuples_per_s"])
+    saturation = next(f for f in result.figures if f.system == "heronpy, saturation").median
     for load in loads:
-        figures[f"{load:.0%} load"] = [run_once(load * saturation, seconds) for _ in range(runs)]
-    return figures
+        for _ in range(runs):
+            figures = run_once(load * saturation, seconds)
+            for q in PERCENTILES:
+                result.add(f"heronpy, {load:.0%} load", f"p{q} ms", figures[f"p{q}"] * 1000,
+                           higher_is_better=False)
+    return result
 
 
 def main() -> None:
@@ -138,17 +148,8 @@ def main() -> None:
     parser.add_argument("--loads", default="0.1,0.5,0.9")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    figures = measure(args.seconds, [float(x) for x in args.loads.split(",")], args.runs)
-    print(f"pass-through spout -> relay -> sink (par 2), 2 containers, {args.seconds:g} s per "
-          f"run, median of {args.runs} runs (min-max)")
-    print(f"{'load':<12} {'tuples/s':>22} " + " ".join(f"{f'p{q} ms':>20}" for q in PERCENTILES))
-    for name, runs in figures.items():
-        cells = []
-        for key, scale in [("tuples_per_s", 1)] + [(f"p{q}", 1000) for q in PERCENTILES]:
-            values = [r[key] * scale for r in runs]
-            cells.append(f"{statistics.median(values):>8,.1f} ({min(values):,.1f}-"
-                         f"{max(values):,.1f})")
-        print(f"{name:<12} " + " ".join(f"{c:>20}" for c in cells))
+    loads = tuple(float(x) for x in args.loads.split(","))
+    print(measure(seconds=args.seconds, loads=loads, runs=args.runs).table())
 
 
 if __name__ == "__main__":

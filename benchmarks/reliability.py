@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import statistics
 import tempfile
 import threading
 import time
@@ -25,6 +24,7 @@ import psutil
 
 import heronpy.api.api_constants as constants
 import heronpy.local
+from benchmarks.suite import Result
 from benchmarks.wordcount import make_sentences
 from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
@@ -161,36 +161,41 @@ def _percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
 
 
+def measure(quick: bool = False, peers: bool = False, words: int | None = None,
+            runs: int | None = None) -> Result:
+    """Each mode ``runs`` times, then (but for ATMOST_ONCE, which loses the killed task's
+    tuples, and in a quick run, too short to kill anything mid-run) once more with a count
+    task killed mid-run."""
+    words = words or (60_000 if quick else 300_000)
+    runs = runs or (1 if quick else 3)
+    sentences = make_sentences(words)
+    words = len(sentences) * 10
+    expected = Counter(w for s in sentences for w in s.split())
+    result = Result("reliability", f"word count by reliability mode, {words:,} words, 2 "
+                    "containers; words/s include start-up; latency spout emit -> count")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+        f.write("\n".join(sentences) + "\n")
+        f.flush()
+        for mode in (MODES.ATMOST_ONCE, MODES.ATLEAST_ONCE, MODES.EFFECTIVELY_ONCE):
+            system = f"heronpy, {mode}"
+            for _ in range(runs):
+                rate, latencies, _ = run(f.name, words, expected, mode, None)
+                result.add(system, "words/s", rate)
+                result.add(system, "p50 ms", _percentile(latencies, 0.5), False)
+                result.add(system, "p99 ms", _percentile(latencies, 0.99), False)
+            if mode != MODES.ATMOST_ONCE and not quick:
+                _, _, recovery = run(f.name, words, expected, mode, kill_after=1.5)
+                if recovery is not None:
+                    result.add(system, "recovery s", recovery, False)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=300_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    sentences = make_sentences(args.words)
-    words = len(sentences) * 10
-    expected = Counter(w for s in sentences for w in s.split())
-    rows = []
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
-        f.write("\n".join(sentences) + "\n")
-        f.flush()
-        for mode in (MODES.ATMOST_ONCE, MODES.ATLEAST_ONCE, MODES.EFFECTIVELY_ONCE):
-            rates, p50s, p99s = [], [], []
-            for _ in range(args.runs):
-                rate, latencies, _ = run(f.name, words, expected, mode, None)
-                rates.append(rate)
-                p50s.append(_percentile(latencies, 0.5))
-                p99s.append(_percentile(latencies, 0.99))
-            recovery = None
-            if mode != MODES.ATMOST_ONCE:  # at most once loses the killed task's tuples
-                _, _, recovery = run(f.name, words, expected, mode, kill_after=1.5)
-            rows.append((mode, rates, p50s, p99s, recovery))
-    print(f"word count by reliability mode, {words:,} words, 2 containers, {args.runs} runs "
-          "(medians; words/s include start-up)")
-    print(f"{'mode':<18} {'words/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'recovery s':>11}")
-    for mode, rates, p50s, p99s, recovery in rows:
-        shown = f"{recovery:.2f}" if recovery is not None else "-"
-        print(f"{mode:<18} {statistics.median(rates):>10,.0f} {statistics.median(p50s):>9.1f} "
-              f"{statistics.median(p99s):>9.1f} {shown:>11}")
+    print(measure(words=args.words, runs=args.runs).table())
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import socket
-import statistics
 import subprocess
 import tempfile
 import textwrap
@@ -48,6 +47,7 @@ import numpy as np
 
 import heronpy.local
 from benchmarks.peers import peer_python
+from benchmarks.suite import Result
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
 from heronpy.api.topology import TopologyBuilder
@@ -321,6 +321,40 @@ def check(name: str, got: dict, expected: dict) -> None:
                              f"window {k}: {got.get(k)} != {expected.get(k)}")
 
 
+def measure(quick: bool = False, peers: bool = True, events: int | None = None,
+            keys: int = 10_000, rate: int = 20_000, runs: int | None = None,
+            bytewax: tuple[tuple[int, int], ...] = ((1, 100_000), (2, 100_000)),
+            bolts: tuple[str, ...] = ("vectorised", "Counter")) -> Result:
+    """heronpy's bolts and bytewax's configurations (``(processes, batch)``; none unless
+    ``peers``) take turns each run, so that each run sees a machine alike."""
+    events = events or (100_000 if quick else 1_000_000)
+    runs = runs or (1 if quick else 3)
+    bytewax = bytewax if peers else ()
+    words, times = make_events(events, keys, rate)
+    expected = reference(words, times, keys)
+    python = bytewax_python() if bytewax else None
+    classes = {"vectorised": VectorisedCount, "Counter": CounterCount}
+    result = Result("windows", f"event-time sliding-window keyed count: {events:,} events, "
+                    f"{keys:,} keys, {LENGTH_S} s windows sliding by {SLIDE_S} s, 2 containers; "
+                    "tuples/s")
+    with tempfile.TemporaryDirectory(prefix="windows-bench-") as scratch:
+        folder = Path(scratch)
+        write_parts(folder, words, times)
+        for _ in range(runs):
+            for name in bolts:
+                steady, wall, got = run_heronpy(folder, classes[name], events)
+                check(f"heronpy {name}", got, expected)
+                result.add(f"heronpy, {name}, steady", "tuples/s", steady)
+                result.add(f"heronpy, {name}, wall", "tuples/s", wall)
+            for processes, batch in bytewax:
+                steady, wall, got = run_bytewax(python, folder, processes, batch, events)
+                check(f"bytewax -p {processes} batch {batch}", got, expected)
+                result.add(f"bytewax, -p {processes}, batch {batch:,}, steady", "tuples/s",
+                           steady)
+                result.add(f"bytewax, -p {processes}, batch {batch:,}, wall", "tuples/s", wall)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -331,51 +365,14 @@ def main() -> None:
     parser.add_argument("--bytewax", default="p1:b100000,p2:b100000",
                         help="bytewax configurations: pPROCESSES:bBATCH, comma-separated; "
                              "'none' to skip bytewax")
-    parser.add_argument("--only", choices=["vectorised", "counter"], default=None,
+    parser.add_argument("--only", choices=["vectorised", "Counter"], default=None,
                         help="one heronpy bolt only")
     args = parser.parse_args()
-    words, times = make_events(args.events, args.keys, args.rate)
-    expected = reference(words, times, args.keys)
-    configs = [] if args.bytewax == "none" else [
-        (int(c.split(":")[0][1:]), int(c.split(":")[1][1:])) for c in args.bytewax.split(",")]
-    python = bytewax_python() if configs else None
-    bolts = {"vectorised": VectorisedCount, "Counter": CounterCount}
-    if args.only:
-        bolts = {k: v for k, v in bolts.items() if k.lower() == args.only}
-    rows: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="windows-bench-") as scratch:
-        folder = Path(scratch)
-        write_parts(folder, words, times)
-        for _ in range(args.runs):  # the systems take turns, so that each run sees alike
-            for name, bolt in bolts.items():
-                steady, wall, got = run_heronpy(folder, bolt, args.events)
-                check(f"heronpy {name}", got, expected)
-                rows.setdefault(f"heronpy, {name}, steady", []).append(steady)
-                rows.setdefault(f"heronpy, {name}, wall", []).append(wall)
-            for processes, batch in configs:
-                steady, wall, got = run_bytewax(python, folder, processes, batch, args.events)
-                check(f"bytewax -p {processes} batch {batch}", got, expected)
-                name = f"bytewax, -p {processes}, batch {batch:,}"
-                rows.setdefault(f"{name}, steady", []).append(steady)
-                rows.setdefault(f"{name}, wall", []).append(wall)
-    print(f"event-time sliding-window word count: {args.events:,} events, {args.keys:,} keys, "
-          f"{LENGTH_S} s windows sliding by {SLIDE_S} s, {len(expected)} windows, "
-          f"{args.runs} runs, each checked against the numpy reference")
-    width = max(map(len, rows)) + 2
-    print(f"{'system':<{width}} {'min':>10} {'median':>10} {'max':>10}  tuples/s")
-    for name, rates in rows.items():
-        print(f"{name:<{width}} {min(rates):>10,.0f} {statistics.median(rates):>10,.0f} "
-              f"{max(rates):>10,.0f}")
-    for kind in ("steady", "wall"):
-        peers = {n: statistics.median(r) for n, r in rows.items()
-                 if n.startswith("bytewax") and n.endswith(kind)}
-        if not peers:
-            continue
-        best = max(peers, key=peers.get)
-        for name, rates in rows.items():
-            if name.startswith("heronpy") and name.endswith(kind):
-                print(f"ratio {name} / best bytewax ({best.removesuffix(', ' + kind)}): "
-                      f"{statistics.median(rates) / peers[best]:.1f}x (medians)")
+    configs = () if args.bytewax == "none" else tuple(
+        (int(c.split(":")[0][1:]), int(c.split(":")[1][1:])) for c in args.bytewax.split(","))
+    bolts = (args.only,) if args.only else ("vectorised", "Counter")
+    print(measure(events=args.events, keys=args.keys, rate=args.rate, runs=args.runs,
+                  bytewax=configs, bolts=bolts).table())
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 The topology is sentences (read from a file) -> split (shuffle) -> count (fields on "word").
 Two figures per run: ``steady`` is words / (last count task's end - spout's first tuple);
 ``wall`` is words / the whole ``heronpy.local.run`` call, process start-up and shutdown
-included. The serial loop gets the sentences already in memory. Every run checks its counts
+included. The serial Python loop (the COST baseline) and the numpy loop (``np.unique``) get
+the sentences already in memory. Every run checks its counts
 against collections.Counter before reporting.
 """
 
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import tempfile
 import time
 from collections import Counter
 
+import numpy as np
+
 import heronpy.local
+from benchmarks.suite import Result
 from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
@@ -110,30 +113,48 @@ def run_serial(sentences: list[str]) -> tuple[float, Counter]:
     return sum(counts.values()) / (time.perf_counter() - started), counts
 
 
+def run_numpy(sentences: list[str]) -> tuple[float, Counter]:
+    """The vectorised baseline: split, then ``np.unique`` over all words, one process."""
+    started = time.perf_counter()
+    words, counts = np.unique(np.array(" ".join(sentences).split()), return_counts=True)
+    elapsed = time.perf_counter() - started
+    return int(counts.sum()) / elapsed, Counter(dict(zip(words.tolist(), counts.tolist(),
+                                                         strict=True)))
+
+
+def measure(quick: bool = False, peers: bool = False, words: int | None = None,
+            runs: int | None = None) -> Result:
+    """Serial and numpy loops and heronpy with 1 and 2 containers, taking turns each run."""
+    words = words or (200_000 if quick else 2_000_000)
+    runs = runs or (1 if quick else 3)
+    sentences = make_sentences(words)
+    words = len(sentences) * SENTENCE_WORDS
+    result = Result("wordcount", f"{words:,} words, 10,000-word vocabulary, sentences -> split "
+                    "(par 2, shuffle) -> count (par 3, fields); words/s")
+    expected = Counter(word for sentence in sentences for word in sentence.split())
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+        f.write("\n".join(sentences) + "\n")
+        f.flush()
+        for _ in range(runs):
+            for containers in (2, 1):  # the first heronpy figure is what ratios compare
+                steady, wall = run_heronpy(f.name, words, containers, expected)
+                result.add(f"heronpy, {containers} container(s), steady", "words/s", steady)
+                result.add(f"heronpy, {containers} container(s), wall", "words/s", wall)
+            for name, baseline in (("plain Python loop (1 process)", run_serial),
+                                   ("numpy loop (1 process)", run_numpy)):
+                rate, counts = baseline(sentences)
+                if counts != expected:
+                    raise AssertionError(f"{name}: counts differ")
+                result.add(name, "words/s", rate)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    sentences = make_sentences(args.words)
-    words = len(sentences) * SENTENCE_WORDS
-    rows: dict[str, list[float]] = {}
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
-        f.write("\n".join(sentences) + "\n")
-        f.flush()
-        for _ in range(args.runs):
-            rate, expected = run_serial(sentences)
-            rows.setdefault("plain Python loop (1 process)", []).append(rate)
-            for containers in (1, 2):
-                steady, wall = run_heronpy(f.name, words, containers, expected)
-                rows.setdefault(f"heronpy, {containers} container(s), steady", []).append(steady)
-                rows.setdefault(f"heronpy, {containers} container(s), wall", []).append(wall)
-    print(f"word count, {words:,} words, 10,000-word vocabulary, {args.runs} runs "
-          "(split par 2, count par 3)")
-    print(f"{'system':<42} {'min':>12} {'median':>12} {'max':>12}  words/s")
-    for name, rates in rows.items():
-        print(f"{name:<42} {min(rates):>12,.0f} {statistics.median(rates):>12,.0f} "
-              f"{max(rates):>12,.0f}")
+    print(measure(words=args.words, runs=args.runs).table())
 
 
 if __name__ == "__main__":
