@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 from heronpy.config import CAPTURE_OUTPUTS
@@ -13,10 +14,12 @@ from heronpy.runtime.errors import TopologyFailed
 from heronpy.runtime.launcher import RunResult
 from heronpy.runtime.loader import to_plan
 from heronpy.scheduler.local import LocalScheduler
+from heronpy.scheduler.run import finish
 from heronpy.scheduler.run import run as run_on
+from heronpy.scheduler.run import start as start_on
 from heronpy.topology.logical import LogicalPlan
 
-__all__ = ["RunResult", "TopologyFailed", "run"]
+__all__ = ["LocalRun", "RunResult", "TopologyFailed", "run", "start"]
 
 
 def run(topology, config: dict | None = None, timeout: float | None = 60.0) -> RunResult:
@@ -29,6 +32,42 @@ def run(topology, config: dict | None = None, timeout: float | None = 60.0) -> R
     """
     plan = with_config(to_plan(topology), {CAPTURE_OUTPUTS: True, **(config or {})})
     return run_on(LocalScheduler(), plan, timeout)
+
+
+class LocalRun:
+    """A topology running in the background: ``deactivate()``, ``activate()``, ``status()``,
+    then ``result(timeout)`` once it ends; use as a context manager, which stops it."""
+
+    def __init__(self, topology, config: dict | None = None):
+        plan = with_config(to_plan(topology), {CAPTURE_OUTPUTS: True, **(config or {})})
+        self._running, _, self._physical = start_on(LocalScheduler(), plan)
+        self.deactivate = self._running.deactivate
+        self.activate = self._running.activate
+        self.status = self._running.status
+        self._finished = False
+
+    def result(self, timeout: float | None = 60.0) -> RunResult:
+        """Waits for the topology to end (as ``run`` does) and returns what it produced."""
+        result = finish(self._running, self._physical, timeout)
+        self._finished = True
+        return result
+
+    def stop(self) -> None:
+        """Stops the topology; its run directory is kept for its logs unless it finished."""
+        self._running.stop()
+        if self._finished:
+            shutil.rmtree(self._running.rundir.path, ignore_errors=True)
+
+    def __enter__(self) -> LocalRun:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start(topology, config: dict | None = None) -> LocalRun:
+    """Starts ``topology`` like ``run``, without waiting for it to end."""
+    return LocalRun(topology, config)
 
 
 def with_config(plan: LogicalPlan, overrides: dict) -> LogicalPlan:

@@ -49,6 +49,7 @@ _SPOUT_BURST = 64  # next_tuple calls between looks at the inbox and the clock
 _DRAIN = 64  # input frames handled before looking at the clock again
 _MAX_WAIT_MS = 1000  # no wait is unbounded
 _SLOW_WARNING_SECS = 30
+_METRICS_SECS = 1.0  # how often a task reports its counts (``heronpy status``)
 
 
 def _timestamp_positions(plan: PhysicalPlan, component: str, field: str | None) -> dict:
@@ -101,6 +102,8 @@ class TaskInstance:
                                    int(config.number(self.config, config.BATCH_SIZE)), capture)
         self._max_pending = int(self.config.get(api_constants.TOPOLOGY_MAX_SPOUT_PENDING) or 0)
         self._exhausted = False  # a bounded spout raised StopIteration
+        self.active = True  # a deactivated spout's next_tuple is not called
+        self._next_report = monotonic() + _METRICS_SECS
         self._flush_delay = config.number(self.config, config.BATCH_DELAY_MS) / 1000
         self.executed = 0
         self.ended = False
@@ -233,6 +236,11 @@ class TaskInstance:
             for tup_id in pending.values():
                 self.component.fail(tup_id)
             self._exhausted = False
+        elif kind in ("activate", "deactivate") and self.component_def.is_spout:
+            active = kind == "activate"
+            if active != self.active:
+                self.active = active
+                (self.component.activate if active else self.component.deactivate)()
         elif kind == "checkpoint" and self.checkpointing is not None:  # at a spout
             self.checkpointing.checkpoint(message["id"])
         elif (kind == "task_restarted" and self.ended
@@ -267,9 +275,18 @@ class TaskInstance:
             self.checkpointing.checkpoint(FINAL)
         if self._outputs_file is not None:
             self._outputs_file.flush()
-        self.to_stmgr({"type": "done", "task": self.task_id,
-                        "metrics": {"emitted": self.collector.emitted, "executed": self.executed,
-                                    "cpu_seconds": time.process_time()}})
+        self.to_stmgr({"type": "done", "task": self.task_id, "metrics": self._metrics()})
+
+    def _metrics(self) -> dict:
+        return {"emitted": self.collector.emitted, "executed": self.executed,
+                "cpu_seconds": time.process_time()}
+
+    def _report_metrics(self) -> None:
+        """Every _METRICS_SECS, this task's counts go to the master (``heronpy status``)."""
+        now = monotonic()
+        if now >= self._next_report:
+            self._next_report = now + _METRICS_SECS
+            self.to_stmgr({"type": "metrics", "task": self.task_id, **self._metrics()})
 
     # -- spout -------------------------------------------------------------------------------
     def _run_spout(self) -> None:
@@ -304,11 +321,13 @@ class TaskInstance:
                         next_flush = now + delay
             if poll(wait_ms):
                 self._drain_inbox()
+            self._report_metrics()
 
     def _burst(self) -> int:
         """How many times to call ``next_tuple`` now: none when exhausted (until a tuple
-        fails), and no more than ``topology.max.spout.pending`` allows (ATLEAST_ONCE)."""
-        if self._exhausted:
+        fails) or deactivated, and no more than ``topology.max.spout.pending`` allows
+        (ATLEAST_ONCE)."""
+        if self._exhausted or not self.active:
             return 0
         if self.reliable and self._max_pending:
             return max(0, min(_SPOUT_BURST,
@@ -346,6 +365,7 @@ class TaskInstance:
             if windowing is not None and not self.ended and monotonic() >= windowing.next_timer:
                 windowing.on_timer()
             collector.flush()
+            self._report_metrics()
             if monotonic() >= next_tick:
                 next_tick += tick_secs
                 if not self.ended:

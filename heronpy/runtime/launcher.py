@@ -27,6 +27,7 @@ from heronpy.topology.physical import PhysicalPlan
 _POLL_MS = 200
 _CHECK_EVERY_SECS = 1.0  # how often the client asks the scheduler whether the job still runs
 _KILL_REPLY_SECS = 2.0
+_REPLY_SECS = 10.0
 
 
 def child_environment() -> dict[str, str]:
@@ -58,6 +59,7 @@ class RunningTopology:
         self._layout = rundir.layout()
         self._ctx = zmq.Context()
         self._client: zmq.Socket | None = None
+        self._pending: list[dict] = []  # events read while awaiting a reply
 
     def __enter__(self) -> RunningTopology:
         return self
@@ -76,8 +78,9 @@ class RunningTopology:
         next_check = monotonic()
         while True:
             wait_ms = min(_POLL_MS, max(0, (deadline - monotonic()) * 1000))
-            if self._connect() and self._client.poll(wait_ms):
-                event = msgpack.unpackb(self._client.recv(), strict_map_key=False)
+            if self._pending or (self._connect() and self._client.poll(wait_ms)):
+                event = (self._pending.pop(0) if self._pending
+                         else msgpack.unpackb(self._client.recv(), strict_map_key=False))
                 if event["type"] == "finished":
                     return event["metrics"]
                 if event["type"] == "failed":
@@ -105,6 +108,36 @@ class RunningTopology:
                     outputs.setdefault((component, stream), []).extend(map(tuple, batch))
         return outputs
 
+    def deactivate(self) -> None:
+        """Spouts stop emitting (``deactivate`` is called on each); what is in flight drains."""
+        self.request({"type": "deactivate"}, "deactivated")
+
+    def activate(self) -> None:
+        """Spouts emit again (``activate`` is called on each)."""
+        self.request({"type": "activate"}, "activated")
+
+    def status(self) -> dict:
+        """The master's view: ``active``, ``containers``, ``registered``, ``lost``,
+        ``congested`` and per task its component, container, latest ``emitted`` /
+        ``executed`` / ``cpu_seconds`` counts, their ``age`` in seconds and ``done``."""
+        return self.request({"type": "status"}, "status")
+
+    def request(self, message: dict, reply: str, timeout: float = _REPLY_SECS) -> dict:
+        """Sends ``message`` to the master (once it has started); returns its reply of type
+        ``reply``."""
+        deadline = monotonic() + timeout
+        while not self._connect():
+            if monotonic() >= deadline:
+                raise TimeoutError(f"topology '{self._layout['name']}' has no master after "
+                                   f"{timeout}s (logs: {self.rundir.path}/logs)")
+            time.sleep(0.02)  # the master writes its endpoint file once it is up
+        self._send(message)
+        answer = self._await(reply, deadline - monotonic())
+        if answer is None:
+            raise TimeoutError(f"the master of '{self._layout['name']}' did not answer "
+                               f"{message['type']!r} in {timeout}s")
+        return answer
+
     def stop(self) -> None:
         """Asks the master to shut the topology down, then has the scheduler end what is left."""
         try:
@@ -130,12 +163,16 @@ class RunningTopology:
             self._send({"type": "watch"})
         return True
 
-    def _await(self, kind: str, timeout: float) -> None:
-        """Reads the master's messages until one of type ``kind``, for ``timeout`` seconds."""
+    def _await(self, kind: str, timeout: float) -> dict | None:
+        """Reads the master's messages until one of type ``kind`` (returned), for ``timeout``
+        seconds; events read meanwhile are kept for ``wait``."""
         deadline = monotonic() + timeout
         while (remaining := deadline - monotonic()) > 0 and self._client.poll(remaining * 1000):
-            if msgpack.unpackb(self._client.recv(), strict_map_key=False)["type"] == kind:
-                return
+            message = msgpack.unpackb(self._client.recv(), strict_map_key=False)
+            if message["type"] == kind:
+                return message
+            self._pending.append(message)
+        return None
 
     def _send(self, message: dict) -> None:
         self._client.send(msgpack.packb(message))

@@ -3,7 +3,9 @@
 Peers talk to it over one ROUTER socket with msgpack dicts. Stream managers register their
 data endpoints; once all have, each gets the full endpoint map ("plan"). Tasks report "done"
 and "error" through their stream manager, executors report processes that exit; clients
-(the launcher, the CLI) "watch" to receive these events and send "kill" to stop the topology.
+(the launcher, the CLI) "watch" to receive these events and send "kill" to stop the topology,
+"deactivate" / "activate" to pause and resume its spouts, and "status" for its containers and
+the counts its tasks report every second.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ class TopologyMaster:
         self._executors: set[bytes] = set()
         self._clients: set[bytes] = set()
         self._events: list[dict] = []
-        self._metrics: dict[int, dict] = {}
+        self._metrics: dict[int, dict] = {}  # task -> its final counts
+        self._live: dict[int, dict] = {}  # task -> its latest counts, and when they came
+        self._active = True
         self._failed: set[int] = set()
         self._congested: set[int] = set()  # containers that asked for backpressure
         self._heartbeats: dict[int, float] = {}  # container -> when its stmgr last said so
@@ -136,6 +140,15 @@ class TopologyMaster:
             if not self._stopping and task not in self._failed:
                 component = self._tasks[task][0] if task is not None else None
                 self._publish({**message, "type": "failed", "component": component})
+        elif kind == "metrics":
+            self._live[message["task"]] = {**message, "at": monotonic()}
+        elif kind in ("activate", "deactivate"):
+            self._active = kind == "activate"
+            for container in self._stmgrs:
+                self._send(f"stmgr-{container}".encode(), {"type": kind})
+            self._send(peer, {"type": f"{kind}d"})
+        elif kind == "status":
+            self._send(peer, self._status())
         elif kind == "watch":
             self._clients.add(peer)
             for event in self._events:
@@ -147,6 +160,18 @@ class TopologyMaster:
             self._send(peer, {"type": "killed"})
         else:
             log.warning("unknown message from %r: %r", peer, message)
+
+    def _status(self) -> dict:
+        now = monotonic()
+        tasks = {task: {"component": component, "container": container,
+                        **{k: v for k, v in self._live.get(task, {}).items()
+                           if k in ("emitted", "executed", "cpu_seconds")},
+                        "age": now - self._live[task]["at"] if task in self._live else None,
+                        "done": task in self._metrics}
+                 for task, (component, _, container) in self._tasks.items()}
+        return {"type": "status", "active": self._active, "containers": self._containers,
+                "registered": sorted(self._stmgrs), "lost": sorted(self._lost),
+                "congested": sorted(self._congested), "tasks": tasks}
 
     def _start_checkpoint(self) -> None:
         if self._coordinator is None or len(self._stmgrs) < self._containers:

@@ -231,7 +231,7 @@ class StreamManager:
                 log.info("container %d running", self.container)
         elif kind == "task_restarted":
             self._tell_tasks(message)
-        elif kind == "checkpoint":  # EFFECTIVELY_ONCE: checkpoints start at the spouts
+        elif kind in ("checkpoint", "activate", "deactivate"):  # these concern the spouts
             for task in self._spout_tasks:
                 self._forward(self._local[task], control(CONTROL_TASK, task, message))
         elif kind == "backpressure":
