@@ -16,6 +16,7 @@ from heronpy.runtime.rundir import RunDir
 from heronpy.scheduler import SCHEDULERS, runs
 from heronpy.scheduler.base import Job, JobProcesses, Scheduler, SchedulerError
 from heronpy.scheduler.local import LocalScheduler
+from heronpy.scheduler.mesos import MesosScheduler
 from heronpy.scheduler.run import run
 from heronpy.scheduler.slurm import SlurmScheduler
 from heronpy.topology.logical import InvalidTopologyError, LogicalPlan
@@ -51,18 +52,23 @@ def _parser() -> argparse.ArgumentParser:
     submit_local = clusters.add_parser("local", help="on this machine")
     submit_slurm = clusters.add_parser(
         "slurm", help="as a Slurm batch job, one container per node (see docs/slurm.md)")
-    for p in (submit_local, submit_slurm):
+    submit_mesos = clusters.add_parser(
+        "mesos", help="as a Mesos framework, one task per container (see docs/mesos.md)")
+    for p in (submit_local, submit_slurm, submit_mesos):
         topology_args(p)
         p.add_argument("--timeout", type=float, help="stop after this many seconds")
+    for p in (submit_slurm, submit_mesos):
+        p.add_argument("--rundir-parent", metavar="DIR",
+                       help="where to write the run directory, on a file system every node "
+                            f"sees (default: {runs.RUNS_DIR})")
+    submit_mesos.add_argument("--master", required=True, metavar="URL",
+                              help="the Mesos master, http://HOST:5050")
     submit_slurm.add_argument("--nodes", type=int,
                               help="nodes to spread the containers over (default: one each)")
     submit_slurm.add_argument("--partition", help="the Slurm partition")
     submit_slurm.add_argument("--time", help="the job's time limit (as sbatch --time takes it)")
     submit_slurm.add_argument("--sbatch-arg", action="append", default=[], metavar="ARG",
                               help="pass ARG to sbatch (repeat; --sbatch-arg=--exclusive)")
-    submit_slurm.add_argument("--rundir-parent", metavar="DIR",
-                              help="where to write the run directory, on a file system every "
-                                   f"node sees (default: {runs.RUNS_DIR})")
     kill = commands.add_parser("kill", help="stop a submitted topology")
     kill.add_argument("topology", help="its name or job id (as `heronpy list` shows them)")
     commands.add_parser("list", help="the topologies submitted from this account, and their state")
@@ -107,7 +113,8 @@ def _submit(args: argparse.Namespace, plan: LogicalPlan) -> int:
             recorded.append(job)
         except OSError as err:  # the run goes on, only `list` and `kill` will not see it
             print(f"heronpy: could not record the job in {runs.RUNS_DIR}: {err}", file=sys.stderr)
-        where = f" as Slurm job {job.id}" if job.scheduler == "slurm" else ""
+        where = {"slurm": f" as Slurm job {job.id}",
+                 "mesos": f" as Mesos framework {job.id}"}.get(job.scheduler, "")
         print(f"heronpy: running topology '{plan.name}' in {plan.num_containers} "
               f"container(s){where}; Ctrl-C stops it", file=sys.stderr)
 
@@ -132,8 +139,11 @@ def _scheduler(args: argparse.Namespace) -> tuple[Scheduler, str | None]:
         return LocalScheduler(), None
     for sig in (signal.SIGTERM, signal.SIGHUP):  # the job would outlive us: stop it too
         signal.signal(sig, signal.default_int_handler)
-    return (SlurmScheduler(args.nodes, args.partition, args.time, args.sbatch_arg),
-            args.rundir_parent or runs.runs_dir())
+    if args.cluster == "mesos":
+        scheduler: Scheduler = MesosScheduler(args.master)
+    else:
+        scheduler = SlurmScheduler(args.nodes, args.partition, args.time, args.sbatch_arg)
+    return scheduler, args.rundir_parent or runs.runs_dir()
 
 
 def _report(result: RunResult) -> None:

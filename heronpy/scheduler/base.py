@@ -6,11 +6,15 @@ submitted topology again: its scheduler, the scheduler's id for it and its run d
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from time import monotonic
 from typing import ClassVar, NamedTuple
 
 from heronpy.runtime.rundir import RunDir
+
+_POLL_SECS = 0.2
 
 
 class SchedulerError(RuntimeError):
@@ -20,9 +24,10 @@ class SchedulerError(RuntimeError):
 @dataclass(frozen=True)
 class Job:
     scheduler: str
-    """The scheduler's name: ``local`` or ``slurm``."""
+    """The scheduler's name: ``local``, ``slurm`` or ``mesos``."""
     id: str
-    """The scheduler's id for it: a Slurm job id; locally, the topology master's pid."""
+    """The scheduler's id for it: a Slurm job id, a Mesos framework id; locally, the topology
+    master's pid."""
     name: str
     """The topology's name."""
     rundir: str
@@ -51,6 +56,16 @@ class Scheduler(ABC):
     @abstractmethod
     def kill(self, job: Job) -> None:
         """Ends whatever is left of ``job``'s processes and returns once they are gone."""
+
+    def wait_until_ended(self, job: Job, timeout: float, unless: str | None = None) -> bool:
+        """Whether ``job`` ends within ``timeout`` seconds (not waiting while it is in state
+        ``unless``)."""
+        deadline = monotonic() + timeout
+        while (status := self.status(job)).active:
+            if monotonic() >= deadline or status.state == unless:
+                return False
+            time.sleep(_POLL_SECS)
+        return True
 
 
 @dataclass(frozen=True)

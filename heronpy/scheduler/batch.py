@@ -14,6 +14,13 @@ import shlex
 CONTAINER_MODULE = "heronpy.scheduler.slurm_container"
 
 
+def container_command(python: str, rundir: str, container: int | None = None) -> list[str]:
+    """The command line of one container of a cluster job, Slurm's or Mesos's; without
+    ``container``, its index is the Slurm task's rank."""
+    index = [] if container is None else [str(container)]
+    return [python, "-m", CONTAINER_MODULE, rundir, *index]
+
+
 def job_name(topology: str) -> str:
     """The Slurm job name of a topology: ``heronpy-NAME``, safe in ``#SBATCH`` lines."""
     return "heronpy-" + re.sub(r"[^\w.-]", "_", topology)
@@ -32,7 +39,7 @@ def batch_script(rundir: str, topology: str, containers: int, nodes: int, *, pyt
         "time": time_limit,
     }
     srun = ["srun", f"--nodes={nodes}", f"--ntasks={containers}", "--kill-on-bad-exit=1",
-            f"--output={rundir}/logs/executor-%t.log", python, "-m", CONTAINER_MODULE, rundir]
+            f"--output={rundir}/logs/executor-%t.log", *container_command(python, rundir)]
     return "\n".join([
         "#!/bin/bash",
         f"# heronpy topology '{topology}': {containers} container(s) on {nodes} node(s);",

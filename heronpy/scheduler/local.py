@@ -19,6 +19,7 @@ from heronpy.scheduler.base import Job, JobStatus, Scheduler
 
 _HOST = "127.0.0.1"  # what local processes bind and advertise: nothing leaves this machine
 _STOP_GRACE_SECS = 5.0
+_MASTER_MODULE = "heronpy.runtime.tmaster"
 
 
 class LocalScheduler(Scheduler):
@@ -32,7 +33,7 @@ class LocalScheduler(Scheduler):
         env = child_environment()
         procs: list[subprocess.Popen] = []
         try:
-            procs.append(_start(rundir, env, "tmaster", "heronpy.runtime.tmaster", _HOST))
+            procs.append(_start(rundir, env, "tmaster", _MASTER_MODULE, _HOST))
             for c in range(layout["containers"]):  # they wait for the master themselves
                 procs.append(_start(rundir, env, f"executor-{c}", "heronpy.runtime.executor",
                                     str(c), _HOST))
@@ -49,7 +50,7 @@ class LocalScheduler(Scheduler):
         if procs is not None:  # ours: /proc may not show a just started process's arguments
             running = procs[0].poll() is None
         else:
-            running = _is_master(int(job.id), job.rundir)
+            running = is_running(int(job.id), _MASTER_MODULE, job.rundir)
         return JobStatus("RUNNING" if running else "EXITED", running)
 
     def kill(self, job: Job) -> None:
@@ -58,7 +59,7 @@ class LocalScheduler(Scheduler):
         procs = self._started.pop(job.id, None)
         if procs is not None:
             _end(procs, _STOP_GRACE_SECS)
-        elif _is_master(int(job.id), job.rundir):
+        elif is_running(int(job.id), _MASTER_MODULE, job.rundir):
             os.kill(int(job.id), signal.SIGTERM)
 
 
@@ -82,12 +83,12 @@ def _end(procs: list[subprocess.Popen], grace: float) -> None:
         proc.wait()
 
 
-def _is_master(pid: int, rundir: str) -> bool:
-    """Whether ``pid`` is the running master of ``rundir`` (not an exited one, not a process
-    that reused its pid)."""
+def is_running(pid: int, module: str, rundir: str) -> bool:
+    """Whether ``pid`` is a running ``python -m module`` of ``rundir`` (not an exited one, not
+    a process that reused its pid)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             argv = f.read().split(b"\0")
     except OSError:
         return False
-    return b"heronpy.runtime.tmaster" in argv and os.fsencode(rundir) in argv
+    return os.fsencode(module) in argv and os.fsencode(rundir) in argv

@@ -7,8 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
-from time import monotonic
 
 from heronpy.runtime.launcher import child_environment
 from heronpy.runtime.rundir import RunDir
@@ -22,7 +20,6 @@ ACTIVE_STATES = frozenset({"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "S
 _COMMAND_TIMEOUT_SECS = 60.0
 _END_GRACE_SECS = 5.0
 _KILL_TIMEOUT_SECS = 120.0  # Slurm's KillWait is 30 s by default
-_POLL_SECS = 0.2
 
 
 class SlurmScheduler(Scheduler):
@@ -63,26 +60,16 @@ class SlurmScheduler(Scheduler):
     def kill(self, job: Job) -> None:
         """Gives a running job a few seconds to end by itself (its master has asked its
         processes to stop), then ``scancel``s it; returns once its processes are gone."""
-        if self._wait_until_ended(job, _END_GRACE_SECS, "PENDING"):
+        if self.wait_until_ended(job, _END_GRACE_SECS, "PENDING"):
             return
         try:
             _slurm("scancel", job.id)
         except SchedulerError:
             if self.status(job).active:
                 raise
-        if not self._wait_until_ended(job, _KILL_TIMEOUT_SECS):
+        if not self.wait_until_ended(job, _KILL_TIMEOUT_SECS):
             raise SchedulerError(f"Slurm job {job.id} is still {self.status(job).state} "
                                  f"{_KILL_TIMEOUT_SECS:.0f}s after scancel")
-
-    def _wait_until_ended(self, job: Job, timeout: float, unless: str | None = None) -> bool:
-        """Whether ``job`` ends within ``timeout`` seconds (not waiting while it is in state
-        ``unless``)."""
-        deadline = monotonic() + timeout
-        while (status := self.status(job)).active:
-            if monotonic() >= deadline or status.state == unless:
-                return False
-            time.sleep(_POLL_SECS)
-        return True
 
 
 def job_state(scontrol_output: str) -> str:
