@@ -1,4 +1,5 @@
-"""The ``heronpy`` command: submit, list, kill and explain topologies."""
+"""The ``heronpy`` command: submit, list, kill, deactivate, activate, status and explain
+topologies."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import json
 import signal
 import sys
+import time
 
 from heronpy import __version__, local
 from heronpy.api import api_constants
@@ -23,6 +25,7 @@ from heronpy.topology.logical import InvalidTopologyError, LogicalPlan
 from heronpy.topology.physical import PhysicalPlan
 
 _SHOWN_OUTPUTS = 10
+_STATUS_WINDOW_SECS = 3.0
 
 
 def _config_pair(text: str) -> tuple[str, object]:
@@ -71,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
                               help="pass ARG to sbatch (repeat; --sbatch-arg=--exclusive)")
     kill = commands.add_parser("kill", help="stop a submitted topology")
     kill.add_argument("topology", help="its name or job id (as `heronpy list` shows them)")
+    for name, text in (("deactivate", "pause a running topology's spouts (in-flight tuples drain)"),
+                       ("activate", "resume a deactivated topology's spouts"),
+                       ("status", "containers, tasks and per-component throughput")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("topology", help="its name or job id (as `heronpy list` shows them)")
     commands.add_parser("list", help="the topologies submitted from this account, and their state")
     explain = commands.add_parser("explain", help="print the logical and physical plans")
     topology_args(explain)
@@ -84,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             return _list()
         if args.command == "kill":
             return _kill(args.topology)
-    except (LookupError, SchedulerError, OSError) as err:
+        if args.command in ("deactivate", "activate", "status"):
+            return _lifecycle(args.command, args.topology)
+    except (LookupError, SchedulerError, OSError, TimeoutError) as err:
         print(f"heronpy: {err}", file=sys.stderr)
         return 1
     overrides = dict(args.config)
@@ -178,6 +188,41 @@ def _kill(key: str) -> int:
     RunningTopology(RunDir(job.rundir), JobProcesses(scheduler, job)).stop()
     print(f"heronpy: killed topology '{job.name}' ({job.scheduler} job {job.id})",
           file=sys.stderr)
+    return 0
+
+
+def _lifecycle(command: str, key: str) -> int:
+    """deactivate, activate or status: a request to the running topology's master."""
+    job = _find(key)
+    topology = RunningTopology(RunDir(job.rundir), JobProcesses(SCHEDULERS[job.scheduler](), job))
+    try:
+        if command != "status":
+            getattr(topology, command)()
+            print(f"heronpy: {command}d topology '{job.name}'", file=sys.stderr)
+            return 0
+        before, started = topology.status(), time.monotonic()
+        time.sleep(_STATUS_WINDOW_SECS)  # tasks report every second: measure over a few
+        after, elapsed = topology.status(), time.monotonic() - started
+    finally:
+        topology.close()
+    print(f"topology '{job.name}' ({job.scheduler} job {job.id}): "
+          f"{'active' if after['active'] else 'deactivated'}, "
+          f"{len(after['registered'])}/{after['containers']} containers running"
+          f"{', lost: ' + str(after['lost']) if after['lost'] else ''}"
+          f"{', backpressure from ' + str(after['congested']) if after['congested'] else ''}")
+    rows = [("COMPONENT", "TASKS", "DONE", "EMITTED", "EXECUTED", "TUPLES/S")]
+    for component in dict.fromkeys(t["component"] for t in after["tasks"].values()):
+        tasks = {k: t for k, t in after["tasks"].items() if t["component"] == component}
+        emitted = sum(t.get("emitted", 0) for t in tasks.values())
+        executed = sum(t.get("executed", 0) for t in tasks.values())
+        key = "executed" if executed else "emitted"  # a spout's throughput is what it emits
+        rate = (sum(t.get(key, 0) for t in tasks.values())
+                - sum(t.get(key, 0) for k, t in before["tasks"].items() if k in tasks)) / elapsed
+        rows.append((component, str(len(tasks)), str(sum(t["done"] for t in tasks.values())),
+                     str(emitted), str(executed), f"{rate:,.0f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
     return 0
 
 

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 TOPOLOGIES = Path(__file__).resolve().parent / "topologies"
 WORD_COUNT_EXAMPLE = REPO / "examples" / "word_count.py"
 
-HERONPY_MODULES = ("heronpy.instance", "heronpy.stmgr", "heronpy.runtime")
+HERONPY_MODULES = ("heronpy.instance", "heronpy.stmgr", "heronpy.runtime", "heronpy.scheduler")
 MARK_ENV = "HERONPY_TEST_MARK"
 """Set to a fresh value for every test; every process a test starts inherits it, which tells
 this test's processes apart from any other heronpy run on the machine."""

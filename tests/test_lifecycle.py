@@ -1,9 +1,11 @@
 """Lifecycle of a running topology: deactivate stops the spouts' emission within a second,
-activate resumes it; status reports containers, tasks and their counts."""
+activate resumes it; status reports containers, tasks and their counts; the same from the
+command line."""
 
+import subprocess
 import time
 
-from helpers import wait_until
+from helpers import TOPOLOGIES, heronpy_cli, subprocess_env, wait_until
 
 import heronpy.local
 from heronpy.api.bolt.bolt import Bolt
@@ -71,9 +73,46 @@ def test_deactivate_stops_emission_and_activate_resumes_it():
         result = run.result(timeout=60)
     times = sorted(at for _, at in result.outputs("sink"))
     assert len(times) == 2 * TUPLES  # nothing lost
-    paused = [at for at in times if deactivated + 1.0 < at < activated]
-    assert paused == []
-    assert any(at < deactivated for at in times) and any(at > activated for at in times)
     hooks = sorted(result.outputs("spout", "hooks"), key=lambda h: h[1])
     assert [h for h, _ in hooks] == ["deactivate"] * 2 + ["activate"] * 2
+    paused_from, resumed_at = hooks[1][1], hooks[2][1]  # both spouts paused in between
+    assert [at for at in times if paused_from < at < resumed_at] == []
     assert all(deactivated - 1 < at < deactivated + 1 for h, at in hooks if h == "deactivate")
+    assert all(at < activated + 1 for h, at in hooks if h == "activate")
+    assert any(at < deactivated for at in times) and any(at > activated for at in times)
+
+
+def cli_run(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([*heronpy_cli(), *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def spout_rate(status: str) -> str:
+    return next(line.split() for line in status.splitlines() if line.startswith("numbers"))[-1]
+
+
+def test_the_cli_pauses_resumes_reports_and_kills_a_running_topology(tmp_path):
+    env = {**subprocess_env(), "HOME": str(tmp_path)}  # its own `heronpy list` records
+    cli = subprocess.Popen([*heronpy_cli(), "submit", "local", str(TOPOLOGIES / "endless.py")],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: "endless" in cli_run("list", env=env).stdout, 30, "the run's record")
+        status = cli_run("status", "endless", env=env)
+        assert status.returncode == 0, status.stderr
+        lines = status.stdout.splitlines()
+        assert "'endless' (local job" in lines[0] and "active, 2/2 containers running" in lines[0]
+        assert int(spout_rate(status.stdout).replace(",", "")) > 0  # emitting
+        assert cli_run("deactivate", "endless", env=env).returncode == 0
+        wait_until(lambda: spout_rate(cli_run("status", "endless", env=env).stdout) == "0", 20,
+                   "the deactivated spout's throughput to show 0")  # counts lag up to 1 s
+        assert "deactivated" in cli_run("status", "endless", env=env).stdout.splitlines()[0]
+        assert cli_run("activate", "endless", env=env).returncode == 0
+        assert "active," in cli_run("status", "endless", env=env).stdout
+        killed = cli_run("kill", "endless", env=env)
+        assert killed.returncode == 0, killed.stderr
+        cli.communicate(timeout=30)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.communicate()
+    assert cli_run("status", "endless", env=env).returncode == 1  # gone

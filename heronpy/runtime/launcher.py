@@ -146,7 +146,11 @@ class RunningTopology:
                 self._await("killed", _KILL_REPLY_SECS)
             self._processes.kill()
         finally:
-            self._ctx.destroy(linger=0)
+            self.close()
+
+    def close(self) -> None:
+        """Lets go of the master's connection, leaving the topology running."""
+        self._ctx.destroy(linger=0)
 
     def _connect(self) -> bool:
         """Connects to the master and watches it once it has written its endpoint."""
