@@ -54,6 +54,7 @@ import argparse
 import bisect
 import functools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -614,15 +615,19 @@ def main() -> None:
         setup.runs = args.runs
     if not set(setup.ops) <= set(OPS) or not set(setup.algorithms) <= set(ALGORITHMS):
         parser.error(f"ops are {OPS}, algorithms {ALGORITHMS}")
+    load = os.getloadavg()[0]
     got = collect(setup)
+    load = (load, os.getloadavg()[0])
     table_rows = rows(got)
+    print(f"machine: {os.cpu_count()} CPUs, 1-minute load average {load[0]:.1f} before the run "
+          f"and {load[1]:.1f} after (other work on the machine inflates latencies)")
     print(table(setup, table_rows, got.failed))
     targets = check_targets(table_rows)
     for line in targets:
         print(line)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "collectives.json").write_text(json.dumps(
-        {"argv": sys.argv[1:], "setup": asdict(setup), "rows": table_rows,
+        {"argv": sys.argv[1:], "setup": asdict(setup), "load_average": load, "rows": table_rows,
          "failed": [[*key, why] for key, why in got.failed.items()], "targets": targets},
         indent=1))
     written = plot(table_rows, args.out) if table_rows else []
