@@ -199,3 +199,39 @@ def test_numpy_arrays_cross_a_hop_as_raw_buffers():
     _, (view, scalar) = codec.decode_with_buffers(payload, [memoryview(arrived)])
     assert np.shares_memory(view, np.frombuffer(arrived)) and scalar == 2.5
     np.testing.assert_array_equal(view, array)
+
+
+class FastArrays(Spout):
+    """Unpaced: 200 rounds of 256 KiB arrays, enough to fill every queue."""
+
+    outputs = ["array"]
+
+    def initialize(self, config, context):
+        self.left = 200
+
+    def next_tuple(self):
+        if not self.left:
+            raise StopIteration
+        self.left -= 1
+        self.emit([np.ones(1 << 15)])
+
+
+class Total(Bolt):
+    outputs = ["sum"]
+
+    def process(self, tup):
+        self.emit([float(tup.values[0][0])])
+
+
+def test_spout_producers_under_backpressure_do_not_stall_a_tree():
+    """Spouts stop being read while any container is congested, so they must not relay other
+    tasks' partial results: their inner nodes are hosted by consumer tasks instead."""
+    builder = TopologyBuilder("pressure")
+    spouts = builder.add_spout("spouts", FastArrays, par=8)
+    builder.add_bolt("total", Total, par=2, inputs={spouts: Grouping.reduce("sum")})
+    builder.set_config({"topology.stmgrs": 2})
+    plan = PhysicalPlan.pack(builder.build())
+    (graph,) = plan.collectives
+    assert {n.host for n in graph.nodes if n.leaf is None} <= set(graph.consumers)
+    result = heronpy.local.run(builder, timeout=120)
+    assert result.outputs("total") == [(8.0,)] * 200

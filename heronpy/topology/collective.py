@@ -63,6 +63,9 @@ class CollectiveGraph:
     consumers: list[int]
     nodes: list[Node] = field(default_factory=list)
     chunks: int = 1  # each tuple travels as this many chunks
+    relays: dict[int, int] = field(default_factory=dict)
+    """Producer task -> the task that hosts, in its stead, the inner nodes it would host
+    (spouts: their sends stop under backpressure, so they must not relay others' data)."""
 
     @property
     def is_self_loop(self) -> bool:
@@ -100,7 +103,7 @@ class CollectiveGraph:
 
 def build(graph: CollectiveGraph, container_of: Callable[[int], int]) -> CollectiveGraph:
     """Fills ``graph.nodes`` for its kind and algorithm; returns the graph."""
-    nodes = _Nodes()
+    nodes = _Nodes(graph.relays)
     by_place = _by_container(range(len(graph.producers)),
                              lambda i: container_of(graph.producers[i]))
     consumers = _by_container(graph.consumers, container_of)
@@ -204,13 +207,16 @@ def _split(items: list, parts: int) -> list[list]:
 class _Nodes:
     """Node ids in creation order; outputs are filled in as consumers of a node appear."""
 
-    def __init__(self):
+    def __init__(self, relays: dict[int, int]):
+        self._relays = relays
         self._nodes: list[Node] = []
         self._outputs: list[list[int]] = []
 
     def add(self, host: int, inputs: tuple[int, ...], *, leaf: int | None = None,
             delivers: bool = False, chunk: int = 0) -> int:
         node_id = len(self._nodes)
+        if leaf is None:
+            host = self._relays.get(host, host)
         self._nodes.append(Node(node_id, host, inputs, (), delivers, leaf, chunk))
         self._outputs.append([])
         for i in inputs:

@@ -65,7 +65,21 @@ class PhysicalPlan:
             sub.grouping.degree or int(config.number(settings, config.COLLECTIVE_DEGREE)),
             sub.grouping.op, sub.component, sub.stream, consumer,
             list(self.component_tasks[sub.component]), list(self.component_tasks[consumer]))
+        if self.logical.components[sub.component].is_spout:
+            graph.relays = self._relays(graph.producers, graph.consumers)
         return build(graph, lambda task: self.tasks[task].container)
+
+    def _relays(self, producers: list[int], consumers: list[int]) -> dict[int, int]:
+        """Each producer's stand-in for relaying: a consumer task in its container (taking
+        turns), else the consumer's first task."""
+        local: dict[int, list[int]] = {}
+        for task in consumers:
+            local.setdefault(self.tasks[task].container, []).append(task)
+        relays = {}
+        for i, task in enumerate(producers):
+            choices = local.get(self.tasks[task].container, consumers[:1])
+            relays[task] = choices[i % len(choices)]
+        return relays
 
     def container_tasks(self, container: int) -> list[int]:
         return [t.task_id for t in self.tasks.values() if t.container == container]
