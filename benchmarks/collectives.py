@@ -27,7 +27,7 @@ round, and emits its records when it is done: the figures are computed afterward
 - broadcast: a pacer spout -> 1 producer bolt -> a sink bolt of parallelism P
   (``Grouping.broadcast()``): P + 1 processes where MPI has P ranks.
   For these two, the pacer says when producers emit round r (the go message is not timed).
-  Latency phase: one round per PACE seconds (a paced open loop), PACE = 1.5 x the allreduce p99
+  Latency phase: one round per PACE seconds (a paced open loop), PACE = 2 x the allreduce p99
   of the same algorithm, P and size measured just before (else a model); a round counts as
   *overlapped* if the next was emitted before it was delivered, and a cell where more than
   10 % are is marked ``*`` (its latency includes queueing). Throughput phase: the pacer goes
@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import functools
 import json
 import os
 import statistics
@@ -80,7 +79,7 @@ ALGORITHMS = ["flat", "binary_tree", "ring"]
 KB = 1024
 WARMUP = 40  # rounds before anything is measured
 WINDOW = 4  # allreduce rounds in flight per task in the throughput phase
-MIN_PACE = 0.002  # s between paced rounds, at least
+MIN_PACE = 0.005  # s between paced rounds, at least
 OVERLAP_FLAG = 0.1
 MPI_SCRIPT = Path(__file__).with_name("mpi_collectives.py")
 ROUNDS = {  # size: (warm-up, latency rounds, throughput rounds) at full scale
@@ -151,17 +150,23 @@ class Schedule:
         return range(0)
 
 
-def _array(op: str, index: int, round_id: int, size: int) -> np.ndarray:
-    """Round ``round_id``'s array of producer ``index``: read-only and reused, as MPI reuses
-    its send buffer (a fresh 1 MB array costs page faults on the measured path)."""
-    return _filled(contribution(op, index, round_id), size)
+class Arrays:
+    """The arrays a producer emits: read-only and reused, as MPI reuses its send buffer (a
+    fresh 1 MB array costs page faults on the measured path)."""
 
+    def __init__(self, op: str, index: int):
+        self.op, self.index = op, index
+        self.cache: dict[tuple[float, int], np.ndarray] = {}
 
-@functools.lru_cache(maxsize=8)
-def _filled(value: float, size: int) -> np.ndarray:
-    array = np.full(size // 8, value, dtype=np.float64)
-    array.flags.writeable = False
-    return array
+    def get(self, round_id: int, size: int) -> np.ndarray:
+        key = (contribution(self.op, self.index, round_id), size)
+        array = self.cache.get(key)
+        if array is None:
+            if len(self.cache) >= 8:  # one size at a time
+                self.cache.clear()
+            array = self.cache[key] = np.full(size // 8, key[0], dtype=np.float64)
+            array.flags.writeable = False
+        return array
 
 
 def _check(values: list, op: str, tasks: int, round_id: int, where: str) -> None:
@@ -222,14 +227,14 @@ class Source(Bolt):
     outputs = [Stream(["array"], name="data"), TIMES]
 
     def initialize(self, config, context):
-        self.op = config["bench.op"]
+        self.arrays = Arrays(config["bench.op"], context.get_task_index())
         self.index = context.get_task_index()
         self.schedule = Schedule([Phase(**p) for p in config["bench.phases"]])
         self.sent: list[float] = []
 
     def process(self, tup):
         (g,) = tup.values
-        array = _array(self.op, self.index, g, self.schedule.phase(g).size)
+        array = self.arrays.get(g, self.schedule.phase(g).size)
         self.sent.append(time.monotonic())
         self.emit([array], stream="data")
         if g == self.schedule.rounds - 1:
@@ -264,6 +269,7 @@ class Spmd(Bolt):
     def initialize(self, config, context):
         self.tasks = config["bench.producers"]
         self.index = context.get_task_index()
+        self.arrays = Arrays("allreduce", self.index)
         self.schedule = Schedule([Phase(**p) for p in config["bench.phases"]])
         self.sent = [0.0] * self.schedule.rounds
         self.got: list[float] = []
@@ -283,7 +289,7 @@ class Spmd(Bolt):
 
     def _emit(self, rounds: range) -> None:
         for g in rounds:
-            array = _array("allreduce", self.index, g, self.schedule.phase(g).size)
+            array = self.arrays.get(g, self.schedule.phase(g).size)
             self.sent[g] = time.monotonic()
             self.emit([array], stream="data")
 
@@ -444,7 +450,7 @@ def collect(setup: Setup) -> Measured:
                     for size, figures in by_size.items():
                         got.heronpy.setdefault((op, algorithm, p, size), Figures()).add(figures)
                         if op == "allreduce":
-                            pace[size] = max(MIN_PACE, 1.5 * figures.p(99))
+                            pace[size] = max(MIN_PACE, 2 * figures.p(99))
     return got
 
 
