@@ -19,6 +19,7 @@ import platform
 import socket
 import statistics
 import sys
+import textwrap
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -80,7 +81,7 @@ class Result:
             ratio = self.ratio(f)
             lines.append(f"| {f.system} | {f.metric} | {_num(min(f.values))} | "
                          f"{_num(f.median)} | {_num(max(f.values))} | {len(f.values)} | "
-                         f"{'' if ratio is None else f'{ratio:.2f}x'} |")
+                         f"{'' if ratio is None else f'{ratio:.3g}x'} |")
         return "\n".join(lines)
 
 
@@ -126,7 +127,8 @@ def plot(result: Result, path: Path) -> bool:
         ax.barh([f.system for f in figures], medians, xerr=errors, color=colours)
         ax.invert_yaxis()
         ax.set_xlabel(metric)
-    axes[0, 0].set_title(f"{result.benchmark}: {result.description}", fontsize=9)
+    title = textwrap.fill(f"{result.benchmark}: {result.description}", 110)
+    axes[0, 0].set_title(title, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import textwrap
@@ -46,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 import heronpy.local
-from benchmarks.peers import peer_python
+from benchmarks.peers import bytewax_python, free_ports
 from benchmarks.suite import Result
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
@@ -57,7 +56,6 @@ LENGTH_S, SLIDE_S, LAG_S = 10, 1, 1
 JITTER_MS = 500  # < lag: nothing is late, in either system
 T0_MS = 1_700_000_000_000
 SAMPLE = [f"w{i}" for i in range(0, 10_000, 625)]  # 16 words
-BYTEWAX = "bytewax==0.21.*"
 
 
 # -- input -------------------------------------------------------------------------------------
@@ -262,21 +260,6 @@ BYTEWAX_FLOW = textwrap.dedent('''
     "{slide}", str(SLIDE_S))
 
 
-def bytewax_python() -> Path:
-    """The python of bytewax's own venv (see ``benchmarks.peers``)."""
-    return peer_python("bytewax", [BYTEWAX], "import bytewax.operators.windowing")
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def run_bytewax(python: Path, folder: Path, processes: int, batch: int, events: int,
                 files: str = "all.txt", lag: float = LAG_S,
                 epoch: int = 3600) -> tuple[float, float, dict]:
@@ -292,7 +275,7 @@ def run_bytewax(python: Path, folder: Path, processes: int, batch: int, events: 
         if processes == 1:
             argvs = [base]
         else:
-            addresses = ";".join(f"localhost:{p}" for p in _free_ports(processes))
+            addresses = ";".join(f"localhost:{p}" for p in free_ports(processes))
             argvs = [[*base, "-i", str(i), "-a", addresses] for i in range(processes)]
         started = time.perf_counter()
         procs = [subprocess.Popen(argv, env=env, cwd=scratch) for argv in argvs]
@@ -344,14 +327,13 @@ def measure(quick: bool = False, peers: bool = True, events: int | None = None,
             for name in bolts:
                 steady, wall, got = run_heronpy(folder, classes[name], events)
                 check(f"heronpy {name}", got, expected)
-                result.add(f"heronpy, {name}, steady", "tuples/s", steady)
-                result.add(f"heronpy, {name}, wall", "tuples/s", wall)
+                result.add(f"heronpy, {name}", "tuples/s steady", steady)
+                result.add(f"heronpy, {name}", "tuples/s wall", wall)
             for processes, batch in bytewax:
                 steady, wall, got = run_bytewax(python, folder, processes, batch, events)
                 check(f"bytewax -p {processes} batch {batch}", got, expected)
-                result.add(f"bytewax, -p {processes}, batch {batch:,}, steady", "tuples/s",
-                           steady)
-                result.add(f"bytewax, -p {processes}, batch {batch:,}, wall", "tuples/s", wall)
+                result.add(f"bytewax, -p {processes}, batch {batch:,}", "tuples/s steady", steady)
+                result.add(f"bytewax, -p {processes}, batch {batch:,}", "tuples/s wall", wall)
     return result
 
 
