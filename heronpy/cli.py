@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
+import subprocess
 import sys
 import time
 
-from heronpy import __version__, local
+from heronpy import __version__, config, local
 from heronpy.api import api_constants
 from heronpy.config import CAPTURE_OUTPUTS
-from heronpy.runtime.launcher import RunningTopology, RunResult
+from heronpy.runtime.launcher import RunningTopology, RunResult, child_environment
 from heronpy.runtime.loader import load_file
 from heronpy.runtime.rundir import RunDir
 from heronpy.scheduler import SCHEDULERS, runs
@@ -60,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     for p in (submit_local, submit_slurm, submit_mesos):
         topology_args(p)
         p.add_argument("--timeout", type=float, help="stop after this many seconds")
+    submit_local.add_argument("--detach", action="store_true",
+                              help="run in the background; manage it with heronpy status, "
+                                   "deactivate, activate and kill")
     for p in (submit_slurm, submit_mesos):
         p.add_argument("--rundir-parent", metavar="DIR",
                        help="where to write the run directory, on a file system every node "
@@ -115,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _submit(args: argparse.Namespace, plan: LogicalPlan) -> int:
+    if args.cluster == "local" and args.detach:
+        return _detach(plan)
     recorded: list[Job] = []
 
     def submitted(job: Job) -> None:
@@ -140,6 +147,29 @@ def _submit(args: argparse.Namespace, plan: LogicalPlan) -> int:
     for job in recorded:  # its run directory is gone with the finished run
         runs.forget(job)
     _report(result)
+    return 0
+
+
+def _detach(plan: LogicalPlan) -> int:
+    """Starts the topology under a background process (heronpy.scheduler.detached), records
+    it for the other commands once its master is up, and returns."""
+    rundir = RunDir.create(PhysicalPlan.pack(plan), runs.runs_dir())
+    with open(rundir.log("detached"), "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "heronpy.scheduler.detached", rundir.path],
+                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         env=child_environment(), start_new_session=True)
+    deadline = time.monotonic() + config.number(plan.config, config.START_TIMEOUT_SECS)
+    while not os.path.exists(rundir.tmaster_file):
+        if time.monotonic() > deadline:
+            print(f"heronpy: the topology did not start (logs: {rundir.path}/logs)",
+                  file=sys.stderr)
+            return 1
+        time.sleep(0.05)  # the master writes its endpoint file once it is up
+    with open(rundir.tmaster_file) as f:
+        job = Job("local", str(json.load(f)["pid"]), plan.name, rundir.path)
+    runs.record(job)
+    print(f"heronpy: topology '{plan.name}' runs in the background (local job {job.id}); "
+          f"see heronpy status / deactivate / activate / kill {plan.name}", file=sys.stderr)
     return 0
 
 

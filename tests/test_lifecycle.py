@@ -91,16 +91,20 @@ def spout_rate(status: str) -> str:
     return next(line.split() for line in status.splitlines() if line.startswith("numbers"))[-1]
 
 
-def test_the_cli_pauses_resumes_reports_and_kills_a_running_topology(tmp_path):
-    env = {**subprocess_env(), "HOME": str(tmp_path)}  # its own `heronpy list` records
-    cli = subprocess.Popen([*heronpy_cli(), "submit", "local", str(TOPOLOGIES / "endless.py")],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def test_a_detached_topology_is_paused_resumed_reported_and_killed_from_the_cli(rundir_parent):
+    # a home of its own (for `heronpy list`), short enough for the run's ipc socket paths
+    env = {**subprocess_env(), "HOME": rundir_parent}
     try:
-        wait_until(lambda: "endless" in cli_run("list", env=env).stdout, 30, "the run's record")
-        status = cli_run("status", "endless", env=env)
-        assert status.returncode == 0, status.stderr
-        lines = status.stdout.splitlines()
-        assert "'endless' (local job" in lines[0] and "active, 2/2 containers running" in lines[0]
+        submitted = cli_run("submit", "local", str(TOPOLOGIES / "endless.py"), "--detach",
+                            env=env)
+        assert submitted.returncode == 0, submitted.stderr
+        assert "runs in the background" in submitted.stderr
+        listed = cli_run("list", env=env).stdout
+        assert "endless" in listed and "RUNNING" in listed
+        status = wait_until(lambda: (out := cli_run("status", "endless", env=env)).returncode
+                            == 0 and "2/2 containers running" in out.stdout and out, 30,
+                            "both containers to run")
+        assert "'endless' (local job" in status.stdout and "active," in status.stdout
         assert int(spout_rate(status.stdout).replace(",", "")) > 0  # emitting
         assert cli_run("deactivate", "endless", env=env).returncode == 0
         wait_until(lambda: spout_rate(cli_run("status", "endless", env=env).stdout) == "0", 20,
@@ -108,11 +112,7 @@ def test_the_cli_pauses_resumes_reports_and_kills_a_running_topology(tmp_path):
         assert "deactivated" in cli_run("status", "endless", env=env).stdout.splitlines()[0]
         assert cli_run("activate", "endless", env=env).returncode == 0
         assert "active," in cli_run("status", "endless", env=env).stdout
-        killed = cli_run("kill", "endless", env=env)
-        assert killed.returncode == 0, killed.stderr
-        cli.communicate(timeout=30)
     finally:
-        if cli.poll() is None:
-            cli.kill()
-            cli.communicate()
+        killed = cli_run("kill", "endless", env=env)
+    assert killed.returncode == 0, killed.stderr
     assert cli_run("status", "endless", env=env).returncode == 1  # gone
