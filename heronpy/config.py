@@ -26,6 +26,15 @@ COLLECTIVE_ALGORITHM = "heronpy.collective.algorithm"
 ring. Set, it also turns ``Grouping.ALL`` into a broadcast with that algorithm."""
 COLLECTIVE_DEGREE = "heronpy.collective.degree"
 """Children per node of a ``binary_tree`` collective (a k-ary tree)."""
+TRANSPORT = "heronpy.transport"
+"""How stream managers reach each other: ``zmq`` (ZeroMQ tcp) or ``fabric`` (libfabric); unset,
+the environment variable HERONPY_TRANSPORT decides. Tasks and their stream manager always talk
+over ZeroMQ ipc."""
+FABRIC_PROVIDER = "heronpy.fabric.provider"
+"""The libfabric provider of the ``fabric`` transport: ``tcp;ofi_rxm`` (Ethernet),
+``verbs;ofi_rxm`` (InfiniBand), ``psm2`` or ``opx`` (Omni-Path), ``shm`` (every container on
+one host), ...; unset, the environment variable HERONPY_FABRIC_PROVIDER decides.
+``heronpy fabric-info`` lists what this machine offers."""
 
 DEFAULTS: dict[str, object] = {
     BATCH_SIZE: 2048,
@@ -35,6 +44,8 @@ DEFAULTS: dict[str, object] = {
     START_TIMEOUT_SECS: 60,
     RESTART_MAX: 5,
     COLLECTIVE_DEGREE: 2,
+    TRANSPORT: "zmq",
+    FABRIC_PROVIDER: "tcp;ofi_rxm",
 }
 
 

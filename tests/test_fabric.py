@@ -179,7 +179,7 @@ def test_a_provider_asking_for_registered_buffers_gets_them(provider, monkeypatc
     """No provider here needs FI_MR_LOCAL (verbs does): force the registration path."""
     monkeypatch.setattr(FabricEndpoint, "_needs_local_mr", lambda self, info: True)
     with FabricEndpoint(provider) as a, FabricEndpoint(provider) as b:
-        assert a._desc != a._ffi.NULL
+        assert a._desc[0] != a._ffi.NULL
         to_b = a.connect(b.address)
         b.connect(a.address)
         sent = [message(size, size) for size in SIZES]

@@ -20,7 +20,7 @@ from heronpy import config
 from heronpy._process import die_with_parent, setup_logging
 from heronpy.api import api_constants
 from heronpy.runtime.rundir import RunDir
-from heronpy.transport import zeromq
+from heronpy.transport import peers, zeromq
 
 _TERM_GRACE_SECS = 2.0
 _BACKOFF_SECS = 0.25  # first restart delay, doubled at each restart of the same process
@@ -96,6 +96,8 @@ class Executor:
             "queue_frames": int(config.number(layout["config"], config.QUEUE_FRAMES)),
             "message_timeout": _message_timeout(layout["config"]),
             "spout_tasks": [t for t, v in layout["tasks"].items() if v[0] in layout["spouts"]],
+            "transport": peers.setting(layout["config"], config.TRANSPORT),
+            "fabric_provider": peers.setting(layout["config"], config.FABRIC_PROVIDER),
         }
         # EFFECTIVELY_ONCE: a process that dies rolls the whole topology back (the master
         # decides); otherwise the executor restarts it by itself

@@ -1,10 +1,11 @@
 """The stream manager of one container: routes frames by destination task, never decoding them.
 
-Start-up: bind the inboxes (ipc for local tasks, tcp for peer stream managers), wait for a hello
-from every local task, register with the topology master, and on the master's plan connect to
-the peers and tell the local tasks to start. Then: read a frame, look at its destination task,
-forward it to the local task or to the stream manager that owns it. Control frames (task id 0)
-from local tasks go to the topology master.
+Start-up: bind the inboxes (ipc for local tasks; for peer stream managers, ZeroMQ tcp or a
+libfabric endpoint: ``heronpy.transport``, see ``transport/peers.py``), wait for a hello from
+every local task, register with the topology master, and on the master's plan connect to the
+peers, warm the connections up and tell the local tasks to start. Then: read a frame, look at
+its destination task, forward it to the local task or to the stream manager that owns it.
+Control frames (task id 0) from local tasks go to the topology master.
 
 Flow control (Heron's spout backpressure): every queue is bounded. Sends never block; a frame
 that does not fit waits in the overflow queue of its destination, in order. While any overflow
@@ -38,6 +39,7 @@ from heronpy.transport.frame import (
     destination,
     read_control,
 )
+from heronpy.transport.peers import Link, TransportError, open_peers
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECS = 1.0
@@ -48,22 +50,28 @@ class StreamManager:
     def __init__(self, container: int, task_containers: dict[int, int], inbox: str,
                  spout_inbox: str, host: str, task_inboxes: dict[int, str], tmaster: str,
                  start_timeout: float, queue_frames: int, message_timeout: float | None,
-                 spout_tasks: list[int], restarted: bool = False):
+                 spout_tasks: list[int], *, restarted: bool, transport: str,
+                 fabric_provider: str):
         self.container = container
         self._spout_tasks = [t for t in spout_tasks if t in task_inboxes]
         self._task_containers = task_containers
-        self._queue_frames = queue_frames
         ctx = zeromq.context()
-        self._inbox = zeromq.pull(ctx, queue_frames, inbox)
-        self.data_endpoint = zeromq.bind_tcp(self._inbox, host)
-        self._spouts = zeromq.pull(ctx, queue_frames, spout_inbox)
         self._tmaster = zeromq.dealer(ctx, tmaster, f"stmgr-{container}")
+        try:
+            self._mesh = open_peers(transport, fabric_provider, container, host, queue_frames)
+        except TransportError as err:
+            self._give_up(err)
+            ctx.destroy(linger=zeromq.LINGER_MS)
+            raise
+        self.data_endpoint = self._mesh.address
+        self._inbox = zeromq.pull(ctx, queue_frames, inbox)
+        self._spouts = zeromq.pull(ctx, queue_frames, spout_inbox)
         self._local = {task: zeromq.push(ctx, ep, queue_frames)
                        for task, ep in task_inboxes.items()}
-        self._routes: list[zmq.Socket | None] = [None] * (max(task_containers) + 1)
+        self._routes: list[Link | None] = [None] * (max(task_containers) + 1)
         for task, sock in self._local.items():
             self._routes[task] = sock
-        self._overflow: dict[zmq.Socket, deque] = {}
+        self._overflow: dict[Link, deque] = {}
         self._poller_key = None
         self._cached_poller: zmq.Poller | None = None
         self._congested = False  # this container has overflowing queues
@@ -74,7 +82,7 @@ class StreamManager:
         self._waiting_hello = set(task_inboxes)
         self._start_deadline = monotonic() + start_timeout
         self._restarted = restarted
-        self._peers: dict[int, tuple[str, zmq.Socket]] = {}  # container -> (endpoint, socket)
+        self._peers: dict[int, tuple[str | bytes, Link]] = {}  # container -> (address, link)
         self._started = False
         self._next_heartbeat = 0.0
         self._running = True
@@ -87,55 +95,73 @@ class StreamManager:
             while self._running:
                 if self._waiting_hello and monotonic() > self._start_deadline:
                     raise TimeoutError(f"tasks {sorted(self._waiting_hello)} never said hello")
-                for sock, event in self._poller().poll(100 if len(self._acker) else 1000):
+                wait_ms = self._mesh.wait_ms(100 if len(self._acker) else 1000)
+                for sock, event in self._poller().poll(wait_ms):
                     if event & zmq.POLLOUT:
                         self._drain_overflow(sock)
                     elif sock is self._tmaster:
                         self._on_master(msgpack.unpackb(self._tmaster.recv(), strict_map_key=False))
-                    else:
+                    elif sock is self._inbox or sock is self._spouts:
                         self._route_from(sock)
+                for frames in self._mesh.receive(_DRAIN):  # from the peers, whatever woke us
+                    self._route(frames)
+                for link in [link for link in self._overflow if not isinstance(link, zmq.Socket)]:
+                    self._drain_overflow(link)  # a fabric link: it may have room now
                 self._tell_spouts()
                 self._update_congestion()
                 self._heartbeat()
         finally:
+            self._mesh.close()
             zeromq.context().destroy(linger=zeromq.LINGER_MS)
+
+    def stop(self) -> None:
+        """Ends ``run`` at the next turn of its loop (within a poll timeout), cleanly."""
+        self._running = False
 
     def _poller(self) -> zmq.Poller:
         """What to wait for: spouts only while nobody is congested, overflowing sockets for
         room. Rebuilt only when that changes."""
-        key = (self._congested or self._paused_by_master, tuple(self._overflow))
+        key = (self._congested or self._paused_by_master, tuple(self._overflow),
+               tuple(self._mesh.handles))
         if key != self._poller_key:
             self._poller_key = key
             self._cached_poller = poller = zmq.Poller()
             poller.register(self._tmaster, zmq.POLLIN)
             poller.register(self._inbox, zmq.POLLIN)
+            for handle in self._mesh.handles:
+                poller.register(handle, zmq.POLLIN)
             if not key[0]:
                 poller.register(self._spouts, zmq.POLLIN)
             for sock in self._overflow:
-                poller.register(sock, zmq.POLLOUT)
+                if isinstance(sock, zmq.Socket):  # fabric links: retried after each poll
+                    poller.register(sock, zmq.POLLOUT)
         return self._cached_poller
 
     def _route_from(self, inbox: zmq.Socket) -> None:
-        routes = self._routes
         for _ in range(_DRAIN):
             try:
                 frames = inbox.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            if len(frames) < 2 or len(frames[0]) != HEADER.size:
-                self._drop(f"a frame of {len(frames)} parts / header {len(frames[0])} bytes")
-                continue
-            dest = destination(frames[0].buffer)
-            if dest == CONTROL_TASK:
-                self._on_task_control(frames[1].buffer)
-            elif frames[0].buffer[0] == Kind.ACK and dest in self._local:
-                self._on_acks(frames[0].buffer[1], frames[1].buffer)
-            elif dest < len(routes) and routes[dest] is not None:
-                self._forward(routes[dest], frames)
-            else:
-                self._drop(f"a frame for unknown task {dest}")
+            self._route(frames)
             if self._congested and inbox is self._spouts:
                 return  # stop reading spouts at once
+
+    def _route(self, frames: list) -> None:
+        """Forwards one message (zmq Frames, or buffers from a fabric peer) by its header."""
+        if len(frames) < 2 or len(frames[0]) != HEADER.size:
+            self._drop(f"a frame of {len(frames)} parts / header {len(frames[0])} bytes")
+            return
+        head = memoryview(frames[0])
+        dest = destination(head)
+        if dest == CONTROL_TASK:
+            self._on_task_control(memoryview(frames[1]))
+        elif head[0] == Kind.ACK and dest in self._local:
+            self._on_acks(head[1], memoryview(frames[1]))
+        elif dest < len(self._routes) and self._routes[dest] is not None:
+            self._forward(self._routes[dest], frames)
+        else:
+            self._drop(f"a frame for unknown task {dest}")
 
     def _on_acks(self, flags: int, payload) -> None:
         """Acks, fails and new roots for this container's spouts (ATLEAST_ONCE)."""
@@ -161,7 +187,7 @@ class StreamManager:
                     self._forward(self._local[task],
                                   control(CONTROL_TASK, task, {"type": kind, "roots": roots}))
 
-    def _forward(self, sock: zmq.Socket, frames) -> None:
+    def _forward(self, sock: Link, frames) -> None:
         queue = self._overflow.get(sock)
         if queue is not None:  # keep the order: behind what already waits
             queue.append(frames)
@@ -172,7 +198,7 @@ class StreamManager:
             self._overflow[sock] = deque([frames])
             self._congested = True
 
-    def _drain_overflow(self, sock: zmq.Socket) -> None:
+    def _drain_overflow(self, sock: Link) -> None:
         queue = self._overflow[sock]
         try:
             while queue:
@@ -221,10 +247,15 @@ class StreamManager:
     def _on_master(self, message: dict) -> None:
         kind = message["type"]
         if kind == "plan":  # the endpoints of every stream manager (again after a restart)
-            for container, endpoint in message["endpoints"].items():
-                self._connect_peer(int(container), endpoint)
+            try:
+                for container, endpoint in message["endpoints"].items():
+                    self._connect_peer(int(container), endpoint)
+            except TransportError as err:
+                self._give_up(err)
+                raise
             if not self._started:
                 self._started = True
+                self._mesh.warm_up([link for _, link in self._peers.values()])
                 self._tell_tasks({"type": "start"})  # running tasks ignore it
                 if self._restarted:  # what the acker tracked died with our predecessor
                     self._tell_tasks({"type": "acker_reset"})
@@ -240,7 +271,7 @@ class StreamManager:
             self._tell_tasks({"type": "shutdown"})
             self._running = False
 
-    def _connect_peer(self, container: int, endpoint: str) -> None:
+    def _connect_peer(self, container: int, endpoint: str | bytes) -> None:
         """Routes the tasks of ``container`` to its stream manager at ``endpoint``; a peer that
         restarted has a new endpoint, and what was queued for the old one is dropped (tuples
         lost with a process are replayed in ATLEAST_ONCE mode)."""
@@ -250,11 +281,17 @@ class StreamManager:
             old = self._peers[container][1]
             self._overflow.pop(old, None)
             old.close(linger=0)
-        peer = zeromq.push(zeromq.context(), endpoint, self._queue_frames)
+        peer = self._mesh.connect(endpoint)
         self._peers[container] = (endpoint, peer)
         for task, owner in self._task_containers.items():
             if owner == container:
                 self._routes[task] = peer
+
+    def _give_up(self, err: TransportError) -> None:
+        """Tells the master why this stream manager cannot run: it fails the topology with
+        that message (rather than have the executor restart us in vain)."""
+        self._to_master({"type": "process_exit", "task": None, "container": self.container,
+                         "what": f"stream manager {self.container}: {err}"})
 
     def _heartbeat(self) -> None:
         now = monotonic()

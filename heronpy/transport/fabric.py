@@ -5,7 +5,8 @@ A FabricEndpoint owns one ``FI_EP_RDM`` endpoint, its completion queue and addre
 one slab of buffers (registered when the provider asks for ``FI_MR_LOCAL``): ``send`` copies a
 message into a free send buffer, ``recv`` takes messages from receive buffers kept posted.
 Progress is manual: data moves only while ``send``, ``recv``, ``flush``, ``warm_up`` or
-``progress`` runs, on both sides (two endpoints in one process need a thread each).
+``progress`` runs, on both sides (two endpoints in one process need a thread each, or calls
+that do not wait).
 Addresses are opaque bytes exchanged out of band (by the topology master); endpoints that talk
 must agree on ``max_message``. Not thread-safe: one thread per endpoint.
 """
@@ -13,6 +14,7 @@ must agree on ``max_message``. Not thread-safe: one thread per endpoint.
 from __future__ import annotations
 
 import contextlib
+import errno
 import select
 import struct
 import time
@@ -70,6 +72,8 @@ class FabricEndpoint:
 
     Messages are 1 to ``max_message`` bytes; those from one sender arrive in the order sent.
     ``recv_buffers`` receive buffers stay posted; up to ``send_buffers`` sends are in flight.
+    Buffers are found by index: receive buffers first, then send buffers (``forget`` adds new
+    send buffers in place of lost ones).
     """
 
     def __init__(self, provider: str, *, max_message: int = MAX_MESSAGE, recv_buffers: int = 8,
@@ -105,11 +109,8 @@ class FabricEndpoint:
             self._slab = ffi.new_allocator(should_clear_after_alloc=False)("char[]", size)
             self._contexts = ffi.new("struct fi_context2[]", n_recv + n_send)
             self._memory += [self._slab, self._contexts]
-            self._desc = ffi.NULL
-            if self._needs_local_mr(info):
-                mr = self._opened("struct fid_mr **", lib.fi_mr_reg, self._domain, self._slab,
-                                  size, lib.FI_SEND | lib.FI_RECV, 0, 0, 0)
-                self._desc = lib.fi_mr_desc(mr)
+            self._local_mr = self._needs_local_mr(info)
+            desc = self._register(self._slab, size)
             self._cq, self._fd = self._open_cq()
             av_attr = ffi.new("struct fi_av_attr *")
             self._av = self._opened("struct fid_av **", lib.fi_av_open, self._domain, av_attr)
@@ -121,13 +122,18 @@ class FabricEndpoint:
                "fi_ep_bind(cq)")
         _check(lib.fi_enable(self._ep), "fi_enable")
         self.address: bytes = ADDRESS_HEADER.pack(self.max_message) + self._getname()
-        self._n_recv, self._n_send = n_recv, n_send
-        self._context_base = int(ffi.cast("uintptr_t", self._contexts))
-        self._context_size = ffi.sizeof("struct fi_context2")
+        self._n_recv = n_recv
+        # per buffer: its memory, registration descriptor and operation context
+        self._pointer = [self._slab + i * self.max_message for i in range(n_recv + n_send)]
+        self._desc = [desc] * (n_recv + n_send)
+        self._context = [self._contexts + i for i in range(n_recv + n_send)]
+        self._by_context = {int(ffi.cast("uintptr_t", c)): i for i, c in enumerate(self._context)}
         slab = memoryview(ffi.buffer(self._slab))
         self._views = [slab[i * self.max_message:(i + 1) * self.max_message]
                        for i in range(n_recv)]
         self._free = list(range(n_recv, n_recv + n_send))  # send buffers not in flight
+        self._sending: dict[int, int] = {}  # send buffer in flight -> the peer it goes to
+        self._lost: set[int] = set()  # send buffers written off by forget()
         self._posted = deque()  # receive buffers in the order posted: messages match in order
         self._length = [None] * n_recv  # length of the message a receive buffer holds
         self._unposted = list(range(n_recv))  # receive buffers to post at the next progress
@@ -141,6 +147,16 @@ class FabricEndpoint:
     def _needs_local_mr(self, info) -> bool:
         """Whether the provider needs the buffers registered (FI_MR_LOCAL; verbs does)."""
         return bool(info.domain_attr.mr_mode & self._lib.FI_MR_LOCAL)
+
+    def _register(self, memory, size: int):
+        """The descriptor sends and receives in ``memory`` pass: NULL unless the provider
+        needs buffers registered."""
+        if not self._local_mr:
+            return self._ffi.NULL
+        lib = self._lib
+        mr = self._opened("struct fid_mr **", lib.fi_mr_reg, self._domain, memory, size,
+                          lib.FI_SEND | lib.FI_RECV, 0, 0, 0)
+        return lib.fi_mr_desc(mr)
 
     def _opened(self, out_type: str, call, *args):
         """Calls an ``fi_*`` open function (out-parameter and context last); keeps the object
@@ -205,15 +221,25 @@ class FabricEndpoint:
     def send(self, peer: int, data, timeout: float | None = None) -> None:
         """Sends ``data`` (bytes-like, 1 to ``max_message`` bytes) to ``peer``: copies it into a
         free send buffer and posts it. While every send buffer is in flight, drives progress
-        until one is free; raises TimeoutError if none is within ``timeout`` seconds."""
+        until one is free; raises TimeoutError if none is within ``timeout`` seconds (0: do
+        not wait; nothing was sent then)."""
+        self.sendv(peer, (data,), timeout)
+
+    def sendv(self, peer: int, parts, timeout: float | None = None) -> None:
+        """Sends the bytes-like ``parts``, concatenated, as one message (as ``send``): one
+        copy, straight into the send buffer."""
         self._check_open()
-        size = memoryview(data).nbytes
+        sizes = [memoryview(part).nbytes for part in parts]
+        size = sum(sizes)
         if not 0 < size <= self.max_message:
             raise ValueError(f"a message is 1 to {self.max_message} bytes (max_message), not "
                              f"{size}" + ("; split larger ones" if size else ""))
         deadline = None if timeout is None else time.monotonic() + timeout
         buffer = self._send_buffer(deadline)
-        self._ffi.memmove(self._slab + buffer * self.max_message, data, size)
+        pointer, memmove = self._pointer[buffer], self._ffi.memmove
+        for part, part_size in zip(parts, sizes, strict=True):
+            memmove(pointer, part, part_size)
+            pointer += part_size
         self._post_send(buffer, size, peer, deadline)
 
     def _send_buffer(self, deadline: float | None) -> int:
@@ -224,12 +250,12 @@ class FabricEndpoint:
     def _post_send(self, buffer: int, size: int, peer: int, deadline: float | None) -> None:
         """Posts a filled send buffer, driving progress while the provider says try again."""
         lib = self._lib
-        pointer, context = self._slab + buffer * self.max_message, self._contexts + buffer
+        pointer, desc, context = self._pointer[buffer], self._desc[buffer], self._context[buffer]
         code = 0
 
         def posted() -> bool:
             nonlocal code
-            code = lib.fi_send(self._ep, pointer, size, self._desc, peer, context)
+            code = lib.fi_send(self._ep, pointer, size, desc, peer, context)
             return code != -lib.FI_EAGAIN
 
         try:
@@ -239,6 +265,35 @@ class FabricEndpoint:
         except BaseException:
             self._free.append(buffer)
             raise
+        self._sending[buffer] = peer
+
+    @property
+    def in_flight(self) -> int:
+        """Sends posted and not yet completed."""
+        return len(self._sending)
+
+    def forget(self, peer: int) -> None:
+        """Gives up on the sends in flight to ``peer``, a peer that is gone: libfabric 1.17
+        neither completes nor cancels them (tcp;ofi_rxm, shm), so their buffers would be lost
+        to every other peer. They are written off (kept until ``close``: the provider may still
+        read them) and new send buffers take their place."""
+        self._check_open()
+        for buffer in [b for b, to in self._sending.items() if to == peer]:
+            del self._sending[buffer]
+            self._lost.add(buffer)
+            self._free.append(self._new_send_buffer())
+
+    def _new_send_buffer(self) -> int:
+        ffi = self._ffi
+        memory = ffi.new_allocator(should_clear_after_alloc=False)("char[]", self.max_message)
+        context = ffi.new("struct fi_context2 *")
+        self._memory += [memory, context]
+        buffer = len(self._pointer)
+        self._pointer.append(memory)
+        self._desc.append(self._register(memory, self.max_message))
+        self._context.append(context)
+        self._by_context[int(ffi.cast("uintptr_t", context))] = buffer
+        return buffer
 
     def recv(self, timeout: float | None = None, *, copy: bool = True) -> bytes | memoryview | None:
         """The next message, or None if none arrives within ``timeout`` seconds (0: only what
@@ -298,19 +353,20 @@ class FabricEndpoint:
         self._check_open()
         ffi, lib = self._ffi, self._lib
         self._post_receives()
-        entries, base, step = self._entries, self._context_base, self._context_size
+        entries, by_context, sending = self._entries, self._by_context, self._sending
         while True:
             count = lib.fi_cq_read(self._cq, entries, CQ_BATCH)
             if count == -lib.FI_EAGAIN:
                 return
             if count == -lib.FI_EAVAIL:
-                self._raise_failed()
+                self._read_failure()
+                continue
             _check(count, "fi_cq_read")
             for i in range(count):
-                buffer = (int(ffi.cast("uintptr_t", entries[i].op_context)) - base) // step
+                buffer = by_context[int(ffi.cast("uintptr_t", entries[i].op_context))]
                 if buffer < self._n_recv:
                     self._length[buffer] = entries[i].len
-                else:
+                elif sending.pop(buffer, None) is not None:  # else written off: stays out
                     self._free.append(buffer)
             if count < CQ_BATCH:
                 return
@@ -319,8 +375,8 @@ class FabricEndpoint:
         lib = self._lib
         while self._unposted:
             buffer = self._unposted[-1]
-            code = lib.fi_recv(self._ep, self._slab + buffer * self.max_message, self.max_message,
-                               self._desc, lib.FI_ADDR_UNSPEC, self._contexts + buffer)
+            code = lib.fi_recv(self._ep, self._pointer[buffer], self.max_message,
+                               self._desc[buffer], lib.FI_ADDR_UNSPEC, self._context[buffer])
             if code == -lib.FI_EAGAIN:
                 return
             _check(code, "fi_recv")
@@ -328,19 +384,21 @@ class FabricEndpoint:
             self._length[buffer] = None
             self._posted.append(buffer)
 
-    def _raise_failed(self):
-        """Reads the failed completion, takes its buffer back and raises FabricError."""
+    def _read_failure(self) -> None:
+        """Reads the failed completion, takes its buffer back and raises FabricError (not for
+        a send ``forget`` wrote off)."""
         ffi, lib = self._ffi, self._lib
         error = ffi.new("struct fi_cq_err_entry *")
         _check(lib.fi_cq_readerr(self._cq, error, 0), "fi_cq_readerr")
         what = "an operation"
         if error.op_context != ffi.NULL:
-            buffer = (int(ffi.cast("uintptr_t", error.op_context)) - self._context_base) \
-                // self._context_size
+            buffer = self._by_context[int(ffi.cast("uintptr_t", error.op_context))]
             if buffer < self._n_recv:
                 what = "a receive"
                 self._posted.remove(buffer)
                 self._unposted.append(buffer)
+            elif self._sending.pop(buffer, None) is None:
+                return  # written off
             else:
                 what = "a send"
                 self._free.append(buffer)
@@ -353,8 +411,8 @@ class FabricEndpoint:
         messages, been taken by the peer). Call it before going idle or closing. Raises
         TimeoutError after ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        if not self._progress_until(lambda: len(self._free) == self._n_send, deadline):
-            raise TimeoutError(f"{self._n_send - len(self._free)} sends still in flight")
+        if not self._progress_until(lambda: not self._sending, deadline):
+            raise TimeoutError(f"{len(self._sending)} sends still in flight")
 
     def warm_up(self, peer: int, timeout: float = 10.0) -> None:
         """Connects to ``peer`` now rather than at the first message: sends it an empty message
@@ -403,11 +461,18 @@ class FabricEndpoint:
 
 
 def _close(fids: list, memory: list) -> None:
-    """Closes libfabric objects newest first, then lets go of the memory they used."""
+    """Closes libfabric objects newest first, then lets go of the memory they used.
+
+    tcp;ofi_rxm refuses (EBUSY) to close the domain of an endpoint closed with a large send
+    in flight; closing it again would free it twice, so it and the memory stay until the
+    process exits."""
     lib = load().lib
     failed = 0
     while fids:
-        failed = failed or min(lib.fi_close(fids.pop()), 0)
+        code = lib.fi_close(fids.pop())
+        failed = failed or min(code, 0)
+    if failed == -errno.EBUSY:  # FI_EBUSY is EBUSY
+        return
     memory.clear()
     _check(failed, "fi_close")
 
