@@ -1,5 +1,5 @@
 """The ``heronpy`` command: submit, list, kill, deactivate, activate, status and explain
-topologies."""
+topologies; fabric-info for the libfabric providers of this machine."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from heronpy.scheduler.run import run
 from heronpy.scheduler.slurm import SlurmScheduler
 from heronpy.topology.logical import InvalidTopologyError, LogicalPlan
 from heronpy.topology.physical import PhysicalPlan
+from heronpy.transport import fabric, peers
 
 _SHOWN_OUTPUTS = 10
 _STATUS_WINDOW_SECS = 3.0
@@ -87,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="the topologies submitted from this account, and their state")
     explain = commands.add_parser("explain", help="print the logical and physical plans")
     topology_args(explain)
+    commands.add_parser("fabric-info", help="the libfabric providers here, and which ones "
+                                            "heronpy.fabric.provider can name")
     return parser
 
 
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             return _kill(args.topology)
         if args.command in ("deactivate", "activate", "status"):
             return _lifecycle(args.command, args.topology)
+        if args.command == "fabric-info":
+            return _fabric_info()
     except (LookupError, SchedulerError, OSError, TimeoutError) as err:
         print(f"heronpy: {err}", file=sys.stderr)
         return 1
@@ -200,14 +205,43 @@ def _report(result: RunResult) -> None:
                 print(f"  {stream}: ... {len(values) - _SHOWN_OUTPUTS} more")
 
 
+def _fabric_info() -> int:
+    """Prints each provider libfabric offers here, its endpoint types and domains; heronpy
+    needs a reliable-datagram (rdm) one."""
+    try:
+        offered = fabric.providers()
+    except fabric.FabricUnavailable as err:
+        print(f"heronpy: the fabric transport is unavailable here: {err}", file=sys.stderr)
+        return 1
+    rows = [("PROVIDER", "HERONPY CAN USE IT", "ENDPOINTS", "DOMAINS")]
+    for name in dict.fromkeys(p["provider"] for p in offered):
+        mine = [p for p in offered if p["provider"] == name]
+        types = sorted({p["endpoint"] for p in mine})
+        rows.append((name, "yes" if "rdm" in types else "no (no rdm endpoint)", ",".join(types),
+                     " ".join(dict.fromkeys(p["domain"] for p in mine))))
+    _print_rows(rows)
+    transport = peers.setting({}, config.TRANSPORT)
+    print(f"\nUnless a topology says otherwise, {config.TRANSPORT} is {transport!r} "
+          f"({peers.ENVIRONMENT[config.TRANSPORT]}) and {config.FABRIC_PROVIDER} is "
+          f"{peers.setting({}, config.FABRIC_PROVIDER)!r} "
+          f"({peers.ENVIRONMENT[config.FABRIC_PROVIDER]}).\n"
+          "shm works only when every container runs on one host.")
+    return 0
+
+
+def _print_rows(rows: list[tuple[str, ...]]) -> None:
+    """Left-aligned columns; the last one as it is."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]))
+
+
 def _list() -> int:
     rows = [("TOPOLOGY", "CLUSTER", "JOB", "STATE", "RUN DIRECTORY")]
     for job in runs.known():
         state = SCHEDULERS[job.scheduler]().status(job).state
         rows.append((job.name, job.scheduler, job.id, state, job.rundir))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]))
+    _print_rows(rows)
     return 0
 
 

@@ -6,11 +6,12 @@ a message that says which ones exist."""
 import os
 import random
 import signal
+import subprocess
 import zlib
 
 import psutil
 import pytest
-from helpers import EndlessSpout, child_running, wait_until
+from helpers import EndlessSpout, child_running, heronpy_cli, subprocess_env, wait_until
 from test_recovery import _run_with_a_kill
 
 import heronpy.local
@@ -133,3 +134,13 @@ def test_a_missing_provider_fails_the_topology_and_names_those_there_are():
     with pytest.raises(heronpy.local.TopologyFailed,
                        match=r"stream manager 0: .*no provider 'warp-drive'.*these do: .*shm"):
         heronpy.local.run(builder, timeout=WAIT)
+
+
+def test_fabric_info_says_which_providers_heronpy_can_use():
+    shown = subprocess.run([*heronpy_cli(), "fabric-info"], capture_output=True, text=True,
+                           env={**subprocess_env(), "HERONPY_TRANSPORT": "fabric"}, timeout=WAIT)
+    assert shown.returncode == 0, shown.stderr
+    table = shown.stdout.split("\n\n")[0].splitlines()[1:]
+    rows = {line.split()[0]: line.split()[1] for line in table}
+    assert {name: rows.get(name) for name in RDM} == {name: "yes" for name in RDM}
+    assert "heronpy.transport is 'fabric' (HERONPY_TRANSPORT)" in shown.stdout
