@@ -22,8 +22,8 @@ round, and emits its records when it is done: the figures are computed afterward
   ends at once) ends. Latency phase: each task emits round r + 1 as soon as it has round r's
   result (a closed loop). Throughput phase: each task keeps ``WINDOW`` rounds in flight.
 - reduce: a pacer spout -> P producer bolts (``Grouping.ALL``) -> a sink bolt of parallelism 1
-  (``Grouping.reduce("sum")``). The producers are bolts, not spouts, because spouts that host
-  the tree's inner nodes deadlock under backpressure (a runtime bug; see the final report).
+  (``Grouping.reduce("sum")``). One pacer, so that every producer starts round r on the same
+  go message.
 - broadcast: a pacer spout -> 1 producer bolt -> a sink bolt of parallelism P
   (``Grouping.broadcast()``): P + 1 processes where MPI has P ranks.
   For these two, the pacer says when producers emit round r (the go message is not timed).
