@@ -21,7 +21,7 @@ import os
 import struct
 from collections import deque
 from collections.abc import Callable
-from time import monotonic
+from time import monotonic, sleep
 from typing import Protocol
 
 import zmq
@@ -46,7 +46,10 @@ SEND_BUFFERS = 16
 WARM_UP_SECS = 10.0
 SPIN_SECS = 0.001
 """After fabric traffic, a provider without a file descriptor to wait on (shm) is polled
-without blocking for this long; then the stream manager waits ``NAP_MS`` at a time."""
+without blocking for this long, then after naps of ``NAP_SECS`` until ``DOZE_SECS`` have
+passed; then the stream manager waits ``NAP_MS`` at a time (ZeroMQ sockets wake it)."""
+NAP_SECS = 0.00005
+DOZE_SECS = 0.02
 NAP_MS = 1
 BLOCK_MS = 10
 """The longest wait on a provider's file descriptor: bounds what a wake-up it misses costs."""
@@ -168,7 +171,7 @@ class FabricPeers:
         self.sender = (container, int.from_bytes(os.urandom(4), "little"))
         self._links: list[FabricLink] = []
         self._reassembly = Reassembly(self.failed)
-        self._busy_until = 0.0
+        self._active = 0.0  # when fabric traffic last moved
         self.failures = 0
 
     @property
@@ -230,11 +233,17 @@ class FabricPeers:
         return messages
 
     def busy(self) -> None:
-        self._busy_until = monotonic() + SPIN_SECS
+        self._active = monotonic()
 
     def wait_ms(self, longest: int) -> int:
-        if len(self.handles) < len(self._endpoints):  # nothing to block on (shm): nap
-            return 0 if monotonic() < self._busy_until else min(longest, NAP_MS)
+        if len(self.handles) < len(self._endpoints):  # nothing to block on (shm)
+            idle = monotonic() - self._active
+            if idle < SPIN_SECS:
+                return 0
+            if idle < DOZE_SECS:  # a short nap here, as poll's timeout is in whole ms
+                sleep(NAP_SECS)
+                return 0
+            return min(longest, NAP_MS)
         return min(longest, BLOCK_MS) if all(ep.trywait() for ep in self._endpoints) else 0
 
     def failed(self, err: Exception | str) -> None:
