@@ -168,7 +168,7 @@ class FabricEndpoint:
 
     def _open_cq(self):
         """The completion queue, and its file descriptor where the provider has one (tcp;ofi_rxm
-        has, shm has not)."""
+        has; shm has not, and udp;ofi_rxd opens the queue but does not hand the fd out)."""
         ffi, lib = self._ffi, self._lib
         attr = ffi.new("struct fi_cq_attr *")
         attr.format = lib.FI_CQ_FORMAT_MSG
@@ -178,11 +178,15 @@ class FabricEndpoint:
         except FabricError as e:
             if e.code != lib.FI_ENOSYS:
                 raise
-            attr.wait_obj = lib.FI_WAIT_NONE
-            return self._opened("struct fid_cq **", lib.fi_cq_open, self._domain, attr), None
-        fd = ffi.new("int *")
-        _check(lib.fi_control(ffi.addressof(cq.fid), lib.FI_GETWAIT, fd), "fi_control(GETWAIT)")
-        return cq, fd[0]
+        else:
+            fd = ffi.new("int *")
+            code = lib.fi_control(ffi.addressof(cq.fid), lib.FI_GETWAIT, fd)
+            if code != -lib.FI_ENOSYS:
+                _check(code, "fi_control(GETWAIT)")
+                return cq, fd[0]
+            _check(lib.fi_close(self._fids.pop()), "fi_close(cq)")
+        attr.wait_obj = lib.FI_WAIT_NONE
+        return self._opened("struct fid_cq **", lib.fi_cq_open, self._domain, attr), None
 
     def _getname(self) -> bytes:
         ffi, lib = self._ffi, self._lib
