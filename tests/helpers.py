@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psutil
@@ -13,6 +14,9 @@ import psutil
 import heronpy
 from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
+from heronpy.scheduler import runs
+from heronpy.scheduler.base import Job
+from heronpy.scheduler.slurm import job_state
 
 REPO = Path(__file__).resolve().parents[1]
 TOPOLOGIES = Path(__file__).resolve().parent / "topologies"
@@ -125,6 +129,77 @@ class ProcessGuard:
         assert not children, f"child processes remain:\n{describe(children)}"
         remaining = heronpy_processes(self.since, self.mark)
         assert not remaining, f"heronpy processes remain:\n{describe(remaining)}"
+
+
+# -- Slurm: tests/test_slurm.py (one node) and tests/test_slurm_multinode.py -----------------
+# ``via``: the command prefix that runs a Slurm client where the controller is reachable
+# (``nsenter --net=...`` on the multi-node cluster; nothing on the single-node one).
+
+SLURM_TIMEOUT = 120.0
+
+
+def submit(*args: str, cluster_args: Sequence[str] = ("--nodes", "1"),
+           via: Sequence[str] = ()) -> subprocess.CompletedProcess:
+    """``heronpy submit``: by default on one node, whatever the cluster has."""
+    return subprocess.run([*via, *heronpy_cli(), "submit", *args, *cluster_args],
+                          env=subprocess_env(), capture_output=True, text=True,
+                          timeout=SLURM_TIMEOUT, cwd=REPO)
+
+
+def scontrol_state(job_id: str, via: Sequence[str] = ()) -> str:
+    done = subprocess.run([*via, "scontrol", "--oneliner", "show", "job", job_id],
+                          capture_output=True, text=True, timeout=30)
+    return job_state(done.stdout) if done.returncode == 0 else "GONE"
+
+
+def run_processes(rundir: str) -> list[psutil.Process]:
+    """The live processes of a run, whoever started them (Slurm's are not our children)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if rundir in " ".join(proc.cmdline()) and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def assert_nothing_left(process_guard: ProcessGuard, rundir: str) -> None:
+    """No process of the run is left, nor any of the test's."""
+    left = run_processes(rundir)
+    assert not left, describe(left)
+    process_guard.assert_clean()
+
+
+def start_endless(via: Sequence[str] = (),
+                  cluster_args: Sequence[str] = ("--nodes", "1")) -> tuple[subprocess.Popen, Job]:
+    """``heronpy submit slurm`` of an unbounded topology, once both its containers run."""
+    return start_on_slurm(TOPOLOGIES / "endless.py", via=via, cluster_args=cluster_args)
+
+
+def start_on_slurm(topology: Path, *args: str, via: Sequence[str] = (),
+                   cluster_args: Sequence[str] = ("--nodes", "1")) -> tuple[subprocess.Popen, Job]:
+    """``heronpy submit slurm`` of a two-container topology, once both containers run."""
+    watcher = subprocess.Popen(
+        [*via, *heronpy_cli(), "submit", "slurm", str(topology), *args, *cluster_args],
+        env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        job = wait_until(lambda: runs.known() and runs.known()[0], SLURM_TIMEOUT,
+                         "the job's record")
+        logs = Path(job.rundir, "logs")
+        wait_until(lambda: sum("running" in p.read_text() for p in logs.glob("stmgr-*.log")) == 2,
+                   SLURM_TIMEOUT, "both containers to run")
+    except BaseException:
+        stop(watcher)
+        raise
+    return watcher, job
+
+
+def stop(watcher: subprocess.Popen) -> None:
+    """Ends the submitting command if a test failed before it ended (its job ends with it)."""
+    if watcher.poll() is None:
+        watcher.terminate()
+        watcher.communicate(timeout=SLURM_TIMEOUT)
 
 
 # -- components used by several test modules (module level: shipped to tasks by reference) ---

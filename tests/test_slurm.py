@@ -17,13 +17,15 @@ from pathlib import Path
 import psutil
 import pytest
 from helpers import (
-    REPO,
-    TOPOLOGIES,
+    SLURM_TIMEOUT,
     WORD_COUNT_EXAMPLE,
-    describe,
+    assert_nothing_left,
     heronpy_cli,
+    scontrol_state,
+    start_endless,
+    stop,
+    submit,
     subprocess_env,
-    wait_until,
 )
 
 import heronpy.local
@@ -38,7 +40,7 @@ from heronpy.scheduler.run import run
 from heronpy.scheduler.slurm import SlurmScheduler, job_state
 from heronpy.topology.physical import PhysicalPlan
 
-TIMEOUT = 120.0
+TIMEOUT = SLURM_TIMEOUT
 
 FAILING_TOPOLOGY = '''
 from heronpy.api.bolt.bolt import Bolt
@@ -210,31 +212,6 @@ def cluster(monkeypatch, rundir_parent):
     monkeypatch.setenv("HOME", rundir_parent)
 
 
-def submit(*args: str, cluster_args=("--nodes", "1")) -> subprocess.CompletedProcess:
-    """``heronpy submit``: on one node, whatever the cluster has, two containers on it."""
-    return subprocess.run([*heronpy_cli(), "submit", *args, *cluster_args], env=subprocess_env(),
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=REPO)
-
-
-def scontrol_state(job_id: str) -> str:
-    done = subprocess.run(["scontrol", "--oneliner", "show", "job", job_id],
-                          capture_output=True, text=True, timeout=30)
-    return job_state(done.stdout) if done.returncode == 0 else "GONE"
-
-
-def assert_nothing_left(process_guard, rundir: str) -> None:
-    """No process of the run, whoever started it (Slurm's are not our children)."""
-    left = []
-    for proc in psutil.process_iter():
-        try:
-            if rundir in " ".join(proc.cmdline()) and proc.status() != psutil.STATUS_ZOMBIE:
-                left.append(proc)
-        except psutil.Error:
-            continue
-    assert not left, describe(left)
-    process_guard.assert_clean()
-
-
 def test_word_count_on_slurm_gives_what_it_gives_locally(cluster, process_guard, rundir_parent):
     on_slurm = submit("slurm", str(WORD_COUNT_EXAMPLE), "--containers", "2")
     assert on_slurm.returncode == 0, on_slurm.stderr
@@ -264,29 +241,6 @@ def test_every_count_of_a_slurm_run_equals_the_local_one(cluster, process_guard,
     assert counters(on_slurm) == counters(here)
     assert scontrol_state(jobs[0].id) in ("COMPLETED", "GONE")
     assert_nothing_left(process_guard, jobs[0].rundir)
-
-
-def start_endless() -> tuple[subprocess.Popen, Job]:
-    """``heronpy submit slurm`` of an unbounded topology, once both its containers run."""
-    watcher = subprocess.Popen(
-        [*heronpy_cli(), "submit", "slurm", str(TOPOLOGIES / "endless.py"), "--nodes", "1"],
-        env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        job = wait_until(lambda: runs.known() and runs.known()[0], TIMEOUT, "the job's record")
-        logs = Path(job.rundir, "logs")
-        wait_until(lambda: sum("running" in p.read_text() for p in logs.glob("stmgr-*.log")) == 2,
-                   TIMEOUT, "both containers to run")
-    except BaseException:
-        stop(watcher)
-        raise
-    return watcher, job
-
-
-def stop(watcher: subprocess.Popen) -> None:
-    """Ends the submitting command if a test failed before it ended (its job ends with it)."""
-    if watcher.poll() is None:
-        watcher.terminate()
-        watcher.communicate(timeout=TIMEOUT)
 
 
 def test_kill_ends_an_unbounded_slurm_topology(cluster, process_guard, rundir_parent):
