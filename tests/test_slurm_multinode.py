@@ -189,6 +189,7 @@ def test_a_node_cut_off_briefly_is_lost_then_back_and_every_count_arrives(
     finally:
         stop(watcher)
     assert watcher.returncode == 0, err
+    assert "container 1 lost" in err and "container 1 is back" in err
     assert out == local_word_count()
     assert scontrol_state(job.id, via=LOGIN) == "COMPLETED"
     assert_nothing_left(process_guard, job.rundir)
@@ -210,8 +211,9 @@ def test_a_node_cut_off_for_good_ends_the_job_and_its_processes_end_once_it_is_b
             assert "2/2 containers running, lost: [1]" in status.stdout, status
             _, err = watcher.communicate(timeout=SLURM_GIVES_UP_SECS)
             assert watcher.returncode == 1
-            assert (f"slurm job {job.id} ended before the topology finished: NODE_FAIL"
-                    in err), err
+            assert (f"slurm job {job.id} ended before the topology finished: NODE_FAIL; "
+                    "container 1 was lost" in err), err
+            assert "container 1 lost: its stream manager is silent" in err  # said at once
             assert scontrol_state(job.id, via=LOGIN) == "NODE_FAIL"
             assert node_states()["rh2"] == "down*"  # DOWN, not responding
             wait_until(lambda: namespaces_of(job.rundir) == {"rh2"}, 30,

@@ -8,6 +8,7 @@ emitted. Only starting and ending the processes differs between schedulers (``Pr
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -24,6 +25,7 @@ from heronpy.runtime.errors import TopologyFailed
 from heronpy.runtime.rundir import RunDir
 from heronpy.topology.physical import PhysicalPlan
 
+log = logging.getLogger(__name__)
 _POLL_MS = 200
 _CHECK_EVERY_SECS = 1.0  # how often the client asks the scheduler whether the job still runs
 _KILL_REPLY_SECS = 2.0
@@ -60,6 +62,7 @@ class RunningTopology:
         self._ctx = zmq.Context()
         self._client: zmq.Socket | None = None
         self._pending: list[dict] = []  # events read while awaiting a reply
+        self._lost: dict[int, float] = {}  # container -> when the master lost it
 
     def __enter__(self) -> RunningTopology:
         return self
@@ -85,16 +88,29 @@ class RunningTopology:
                     return event["metrics"]
                 if event["type"] == "failed":
                     raise TopologyFailed(event["what"], event.get("component"), event.get("task"))
+                self._on_container_event(event)
             elif monotonic() >= next_check:  # nothing to read: are the processes still there?
                 next_check = monotonic() + _CHECK_EVERY_SECS
                 reason = self._processes.ended()
                 if reason is not None:
-                    raise TopologyFailed(f"{reason} (see {self.rundir.path}/logs)")
+                    lost = "".join(f"; container {c} was lost {monotonic() - at:.0f} s before"
+                                   for c, at in sorted(self._lost.items()))
+                    raise TopologyFailed(f"{reason}{lost} (see {self.rundir.path}/logs)")
             elif self._client is None:  # no master yet (a Slurm job may still be queued)
                 time.sleep(min(wait_ms, 20) / 1000)
             if monotonic() >= deadline:
                 raise TimeoutError(f"topology '{self._layout['name']}' did not finish in "
                                    f"{timeout}s; it was stopped (logs: {self.rundir.path}/logs)")
+
+    def _on_container_event(self, event: dict) -> None:
+        """Containers the master lost (no heartbeat) and found again: said as they happen,
+        and named if the job ends meanwhile."""
+        if event["type"] == "container_lost":
+            self._lost[event["container"]] = monotonic()
+            log.warning("container %d lost: its stream manager is silent (a node or link down?)",
+                        event["container"])
+        elif event["type"] == "container_back" and self._lost.pop(event["container"], None):
+            log.warning("container %d is back", event["container"])
 
     def read_outputs(self) -> dict[tuple[str, str], list[tuple]]:
         """What each component emitted on streams nothing subscribes to, in task order."""

@@ -102,6 +102,7 @@ class TopologyMaster:
             if message["container"] in self._lost:
                 self._lost.discard(message["container"])
                 log.info("container %d is back", message["container"])
+                self._publish({"type": "container_back", "container": message["container"]})
             self._heartbeats[message["container"]] = monotonic()
         elif kind == "task_restarted":  # ended upstream tasks send it end of stream again
             for container in self._stmgrs:
