@@ -20,6 +20,7 @@ import struct
 import time
 import weakref
 from collections import deque
+from collections.abc import Sequence
 
 from heronpy.transport import frame
 from heronpy.transport.libfabric import FabricError, FabricUnavailable, load
@@ -229,7 +230,7 @@ class FabricEndpoint:
         not wait; nothing was sent then)."""
         self.sendv(peer, (data,), timeout)
 
-    def sendv(self, peer: int, parts, timeout: float | None = None) -> None:
+    def sendv(self, peer: int, parts: Sequence, timeout: float | None = None) -> None:
         """Sends the bytes-like ``parts``, concatenated, as one message (as ``send``): one
         copy, straight into the send buffer."""
         self._check_open()

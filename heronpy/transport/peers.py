@@ -20,7 +20,7 @@ import logging
 import os
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from time import monotonic, sleep
 from typing import Protocol
 
@@ -71,7 +71,7 @@ _MIXED = ("a peer stream manager has the address {address!r}, which is not a {tr
 class Link(Protocol):
     """The way to one other stream manager."""
 
-    def send_multipart(self, frames, flags: int = 0, copy: bool = True) -> None:
+    def send_multipart(self, frames: Sequence, flags: int = 0, copy: bool = True) -> None:
         """Sends one message without blocking; raises ``zmq.Again`` (nothing sent) when full."""
 
     def close(self, linger: int | None = None) -> None:
@@ -282,7 +282,7 @@ class FabricLink:
             self._outbox = outbox
         return outbox, self._peer
 
-    def send_multipart(self, frames, flags: int = 0, copy: bool = True) -> None:
+    def send_multipart(self, frames: Sequence, flags: int = 0, copy: bool = True) -> None:
         if not self.flush():
             raise zmq.Again()
         chunks = encode(self._peers.sender, frames)
@@ -313,7 +313,7 @@ class FabricLink:
         self._peers.forget(self, self._outbox, self._peer)  # where its sends went
 
 
-def encode(sender: tuple[int, int], frames, limit: int = MAX_MESSAGE) -> list[list]:
+def encode(sender: tuple[int, int], frames: Sequence, limit: int = MAX_MESSAGE) -> list[list]:
     """The fabric messages, each a list of buffers of at most ``limit`` bytes in all, that
     carry the message ``frames`` from ``sender`` (container, incarnation)."""
     parts = [memoryview(frame).cast("B") for frame in frames]
