@@ -140,19 +140,21 @@ def run(names: list[str], quick: bool, peers: bool, out: Path) -> Path:
     PNG per benchmark); returns the Markdown report's path."""
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{datetime.date.today().isoformat()}-{socket.gethostname()}"
-    results = []
+    results, load = [], {"before": os.getloadavg()[0]}
     for name in names:
         module = importlib.import_module(BENCHMARKS[name])
         print(f"== {name}", file=sys.stderr, flush=True)
         results.append(module.measure(quick=quick, peers=peers))
-    info = machine()
+    load["after"] = os.getloadavg()[0]
+    info = {**machine(), "load_average_1min": load}
     (out / f"{stem}.json").write_text(json.dumps(
         {"machine": info, "quick": quick, "peers": peers,
          "results": [asdict(r) for r in results]}, indent=1))
     lines = [f"# heronpy benchmark report, {stem}", "",
              f"{info['cpus']} CPUs, {info['processor']}, {info['platform']}, Python "
              f"{info['python']}; {'quick' if quick else 'full'} run"
-             f"{', with peers' if peers else ''}. Ratios: heronpy against each system measured "
+             f"{', with peers' if peers else ''}; load average {load['before']:.1f} before, "
+             f"{load['after']:.1f} after. Ratios: heronpy against each system measured "
              "in the same run, above 1 when heronpy does better.", ""]
     for result in results:
         lines += [result.table(), ""]
