@@ -23,6 +23,7 @@ from heronpy.runtime.rundir import RunDir
 from heronpy.transport import peers, zeromq
 
 _TERM_GRACE_SECS = 2.0
+_ROLLBACK_GRACE_SECS = 0.5
 _BACKOFF_SECS = 0.25  # first restart delay, doubled at each restart of the same process
 _MAX_BACKOFF_SECS = 8.0
 _LOG_TAIL_LINES = 40
@@ -166,8 +167,9 @@ class Executor:
                         "container": self.container, "what": what})
 
     def _roll_back(self, checkpoint: int | None) -> None:
-        """Every process of the container starts again, its tasks from ``checkpoint``."""
-        self._stop_children(grace=0)
+        """Every process of the container starts again, its tasks from ``checkpoint``. A short
+        grace lets the stream manager close its transport (shm leaves segments otherwise)."""
+        self._stop_children(grace=_ROLLBACK_GRACE_SECS)
         restore = "none" if checkpoint is None else str(checkpoint)
         for child in self._children.values():
             if child.task is not None:
