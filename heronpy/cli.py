@@ -14,6 +14,7 @@ import time
 from heronpy import __version__, config, local
 from heronpy.api import api_constants
 from heronpy.config import CAPTURE_OUTPUTS
+from heronpy.runtime.histogram import Histogram
 from heronpy.runtime.launcher import RunningTopology, RunResult, child_environment
 from heronpy.runtime.loader import load_file
 from heronpy.runtime.rundir import RunDir
@@ -274,7 +275,8 @@ def _lifecycle(command: str, key: str) -> int:
           f"{len(after['registered'])}/{after['containers']} containers running"
           f"{', lost: ' + str(after['lost']) if after['lost'] else ''}"
           f"{', backpressure from ' + str(after['congested']) if after['congested'] else ''}")
-    rows = [("COMPONENT", "TASKS", "DONE", "EMITTED", "EXECUTED", "TUPLES/S")]
+    rows = [("COMPONENT", "TASKS", "DONE", "EMITTED", "EXECUTED", "TUPLES/S", "EXECUTE P50 µs",
+             "P99 µs")]
     for component in dict.fromkeys(t["component"] for t in after["tasks"].values()):
         tasks = {k: t for k, t in after["tasks"].items() if t["component"] == component}
         emitted = sum(t.get("emitted", 0) for t in tasks.values())
@@ -282,8 +284,14 @@ def _lifecycle(command: str, key: str) -> int:
         key = "executed" if executed else "emitted"  # a spout's throughput is what it emits
         rate = (sum(t.get(key, 0) for t in tasks.values())
                 - sum(t.get(key, 0) for k, t in before["tasks"].items() if k in tasks)) / elapsed
+        latency = Histogram()
+        for t in tasks.values():
+            if "execute_latency" in t:
+                latency.merge(Histogram.from_dict(t["execute_latency"]))
+        p50, p99 = (("-", "-") if not latency.count else
+                    (f"{latency.percentile(q) * 1e6:,.1f}" for q in (50, 99)))
         rows.append((component, str(len(tasks)), str(sum(t["done"] for t in tasks.values())),
-                     str(emitted), str(executed), f"{rate:,.0f}"))
+                     str(emitted), str(executed), f"{rate:,.0f}", p50, p99))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))

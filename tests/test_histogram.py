@@ -41,6 +41,15 @@ def test_merged_histograms_equal_one_histogram_of_everything():
     assert len(whole.to_dict()["buckets"]) < 2000  # compact: only non-empty buckets
 
 
+def test_a_value_recorded_many_times_counts_that_many():
+    h = Histogram()
+    h.record(0.002, times=1000)
+    h.record(0.5)
+    assert h.count == 1001
+    assert h.percentile(99) == pytest.approx(0.002, rel=PRECISION)
+    assert h.percentile(100) == pytest.approx(0.5, rel=PRECISION)
+
+
 def test_bad_values_and_empty_histograms():
     h = Histogram()
     assert np.isnan(h.percentile(50))

@@ -2,9 +2,11 @@
 activate resumes it; status reports containers, tasks and their counts; the same from the
 command line."""
 
+import contextlib
 import subprocess
 import time
 
+import psutil
 from helpers import TOPOLOGIES, heronpy_cli, subprocess_env, wait_until
 
 import heronpy.local
@@ -61,7 +63,9 @@ def emitted(run) -> int:
 def test_deactivate_stops_emission_and_activate_resumes_it():
     with heronpy.local.start(topology()) as run:
         wait_until(lambda: emitted(run) > 500, 30, "the spouts to emit")
-        status = run.status()
+        status = wait_until(lambda: (s := run.status()) and all(
+            t.get("execute_latency", {}).get("counts") for t in s["tasks"].values()
+            if t["component"] == "sink") and s, 30, "the sinks to report execute latencies")
         assert status["active"] and status["registered"] == [0, 1] and status["lost"] == []
         assert {t["container"] for t in status["tasks"].values()} == {0, 1}
         run.deactivate()
@@ -88,7 +92,17 @@ def cli_run(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def spout_rate(status: str) -> str:
-    return next(line.split() for line in status.splitlines() if line.startswith("numbers"))[-1]
+    """The TUPLES/S column of the spout's row."""
+    return next(line.split() for line in status.splitlines() if line.startswith("numbers"))[5]
+
+
+def detached_processes() -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if "heronpy.scheduler.detached" in " ".join(proc.cmdline()):
+                found.append(proc)
+    return found
 
 
 def test_a_detached_topology_is_paused_resumed_reported_and_killed_from_the_cli(rundir_parent):
@@ -105,6 +119,9 @@ def test_a_detached_topology_is_paused_resumed_reported_and_killed_from_the_cli(
                             == 0 and "2/2 containers running" in out.stdout and out, 30,
                             "both containers to run")
         assert "'endless' (local job" in status.stdout and "active," in status.stdout
+        drop = next(line.split() for line in status.stdout.splitlines()
+                    if line.startswith("drop"))
+        assert float(drop[6].replace(",", "")) > 0  # the bolts' execute latency, p50 µs
         assert int(spout_rate(status.stdout).replace(",", "")) > 0  # emitting
         assert cli_run("deactivate", "endless", env=env).returncode == 0
         wait_until(lambda: spout_rate(cli_run("status", "endless", env=env).stdout) == "0", 20,
@@ -116,3 +133,4 @@ def test_a_detached_topology_is_paused_resumed_reported_and_killed_from_the_cli(
         killed = cli_run("kill", "endless", env=env)
     assert killed.returncode == 0, killed.stderr
     assert cli_run("status", "endless", env=env).returncode == 1  # gone
+    wait_until(lambda: not detached_processes(), 10, "the background process to end")

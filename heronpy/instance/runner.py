@@ -12,7 +12,7 @@ import gc
 import logging
 import time
 import traceback
-from time import monotonic
+from time import monotonic, perf_counter
 
 import zmq
 
@@ -30,6 +30,7 @@ from heronpy.instance.context import TaskContext
 from heronpy.instance.gc_policy import GcPolicy
 from heronpy.instance.stateful import Checkpointing
 from heronpy.instance.windowing import WatermarkRelay, WindowDriver
+from heronpy.runtime.histogram import Histogram
 from heronpy.topology.collective import CollectiveGraph
 from heronpy.topology.physical import CONTROL_TASK, PhysicalPlan
 from heronpy.transport import zeromq
@@ -103,6 +104,7 @@ class TaskInstance:
         self._max_pending = int(self.config.get(api_constants.TOPOLOGY_MAX_SPOUT_PENDING) or 0)
         self._exhausted = False  # a bounded spout raised StopIteration
         self.active = True  # a deactivated spout's next_tuple is not called
+        self.execute_latency = Histogram()  # seconds per input tuple, each batch's mean
         self._next_report = monotonic() + _METRICS_SECS
         self._flush_delay = config.number(self.config, config.BATCH_DELAY_MS) / 1000
         self.executed = 0
@@ -279,7 +281,8 @@ class TaskInstance:
 
     def _metrics(self) -> dict:
         return {"emitted": self.collector.emitted, "executed": self.executed,
-                "cpu_seconds": time.process_time()}
+                "cpu_seconds": time.process_time(),
+                "execute_latency": self.execute_latency.to_dict()}
 
     def _report_metrics(self) -> None:
         """Every _METRICS_SECS, this task's counts go to the master (``heronpy status``)."""
@@ -408,6 +411,7 @@ class TaskInstance:
             self._drop_bad_frame(err)
             return
         if kind == Kind.DATA:
+            started = perf_counter()
             new = tuple.__new__
             now = time.time()
             if roots is not None:  # ATLEAST_ONCE: tuples carry their roots for ack/fail
@@ -428,6 +432,8 @@ class TaskInstance:
                                                              values, now, None))
                                            for values in batch], source)
             self.executed += len(batch)
+            if batch:
+                self.execute_latency.record((perf_counter() - started) / len(batch), len(batch))
         elif kind == Kind.WATERMARK:
             (self.windowing or self._relay).on_watermark(source, value)
         elif kind == Kind.COLLECTIVE:

@@ -30,8 +30,12 @@ class Histogram:
     def count(self) -> int:
         return int(self.counts.sum())
 
-    def record(self, value: float) -> None:
-        self.record_many([value])
+    def record(self, value: float, times: int = 1) -> None:
+        """Records ``value`` (``times`` times: e.g. a batch's mean, once per tuple)."""
+        if not value >= 0:
+            raise ValueError("a histogram records values >= 0 only")
+        self.counts[int(_index(np.array([min(value / self.resolution, 2.0**63 - 1)],
+                                        dtype=np.int64))[0])] += times
 
     def record_many(self, values) -> None:
         """Records many values at once (a numpy array or any sequence of numbers)."""

@@ -135,7 +135,8 @@ class RunningTopology:
     def status(self) -> dict:
         """The master's view: ``active``, ``containers``, ``registered``, ``lost``,
         ``congested`` and per task its component, container, latest ``emitted`` /
-        ``executed`` / ``cpu_seconds`` counts, their ``age`` in seconds and ``done``."""
+        ``executed`` / ``cpu_seconds`` counts, its ``execute_latency`` histogram
+        (``Histogram.to_dict``), their ``age`` in seconds and ``done``."""
         return self.request({"type": "status"}, "status")
 
     def request(self, message: dict, reply: str, timeout: float = _REPLY_SECS) -> dict:

@@ -166,7 +166,7 @@ class TopologyMaster:
         now = monotonic()
         tasks = {task: {"component": component, "container": container,
                         **{k: v for k, v in self._live.get(task, {}).items()
-                           if k in ("emitted", "executed", "cpu_seconds")},
+                           if k in ("emitted", "executed", "cpu_seconds", "execute_latency")},
                         "age": now - self._live[task]["at"] if task in self._live else None,
                         "done": task in self._metrics}
                  for task, (component, _, container) in self._tasks.items()}
