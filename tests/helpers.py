@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psutil
+import pytest
 
 import heronpy
 from heronpy.api.bolt.bolt import Bolt
@@ -241,3 +242,19 @@ class EndlessSpout(Spout):
     def next_tuple(self):
         self.n += 1
         self.emit([self.n])
+
+
+def rdm_providers() -> set[str]:
+    """The libfabric providers with reliable-datagram endpoints here (what the fabric
+    transport uses); raises ``FabricUnavailable`` when that transport cannot load."""
+    from heronpy.transport.fabric import providers
+
+    return {p["provider"] for p in providers() if p["endpoint"] == "rdm"}
+
+
+def provider_params(rdm: set[str]) -> list:
+    """shm and tcp;ofi_rxm as test parameters, each skipped where this machine lacks it (not
+    "sockets": its progress threads are slow on 2 cores)."""
+    return [pytest.param(name, marks=pytest.mark.skipif(name not in rdm,
+                                                        reason=f"no {name} provider here"))
+            for name in ("shm", "tcp;ofi_rxm")]

@@ -12,20 +12,18 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
-from helpers import subprocess_env
+from helpers import provider_params, rdm_providers, subprocess_env
 
 from heronpy.transport.libfabric import FabricUnavailable
 
 try:
     from heronpy.transport.fabric import FabricEndpoint, FabricError, providers
 
-    RDM = {p["provider"] for p in providers() if p["endpoint"] == "rdm"}
+    RDM = rdm_providers()
 except FabricUnavailable as e:
     pytest.skip(f"libfabric transport unavailable: {e}", allow_module_level=True)
 
-PROVIDERS = [pytest.param(name, marks=pytest.mark.skipif(name not in RDM,
-                                                         reason=f"no {name} provider here"))
-             for name in ("shm", "tcp;ofi_rxm")]  # not "sockets": slow on 2 cores
+PROVIDERS = provider_params(RDM)
 SIZES = [64, 4096, 65536, 1 << 20]
 BURST = 1000
 WAIT = 30.0  # seconds; generous, but a hang still fails the test

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import zmq
-from helpers import subprocess_env
+from helpers import provider_params, rdm_providers, subprocess_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,16 +22,12 @@ from heronpy.transport.libfabric import FabricUnavailable
 from heronpy.transport.peers import CHUNK, FabricPeers, Reassembly, TransportError, encode
 
 try:
-    from heronpy.transport.fabric import providers
-
-    RDM = {p["provider"] for p in providers() if p["endpoint"] == "rdm"}
+    RDM = rdm_providers()
 except FabricUnavailable as e:
     RDM = set()
     UNAVAILABLE = str(e)
 
-PROVIDERS = [pytest.param(name, marks=pytest.mark.skipif(name not in RDM,
-                                                         reason=f"no {name} provider here"))
-             for name in ("shm", "tcp;ofi_rxm")]
+PROVIDERS = provider_params(RDM)
 WAIT = 30.0
 BIG = 3 * peers.MAX_MESSAGE + 12345  # four chunks
 

@@ -11,7 +11,15 @@ import zlib
 
 import psutil
 import pytest
-from helpers import EndlessSpout, child_running, heronpy_cli, subprocess_env, wait_until
+from helpers import (
+    EndlessSpout,
+    child_running,
+    heronpy_cli,
+    provider_params,
+    rdm_providers,
+    subprocess_env,
+    wait_until,
+)
 from test_recovery import _run_with_a_kill
 
 import heronpy.local
@@ -22,15 +30,11 @@ from heronpy.api.topology import TopologyBuilder
 from heronpy.transport.libfabric import FabricUnavailable
 
 try:
-    from heronpy.transport.fabric import providers
-
-    RDM = {p["provider"] for p in providers() if p["endpoint"] == "rdm"}
+    RDM = rdm_providers()
 except FabricUnavailable as e:
     pytest.skip(f"libfabric transport unavailable: {e}", allow_module_level=True)
 
-PROVIDERS = [pytest.param(name, marks=pytest.mark.skipif(name not in RDM,
-                                                         reason=f"no {name} provider here"))
-             for name in ("shm", "tcp;ofi_rxm")]
+PROVIDERS = provider_params(RDM)
 SIZES = [1, 1000, 70_000, 1_500_000, 3_000_000]
 BLOBS = 40
 WAIT = 30.0
