@@ -59,31 +59,9 @@ echo "$N" > "$DIR/netns"  # slurm-stop.sh deletes them
 "$HERE/netns-up.sh" "$N" >&2 || fail "the network namespaces could not be made"
 in_ns() { local ns="$1"; shift; nsenter --net="/run/netns/$ns" "$@"; }
 
-# munged refuses a socket directory others cannot reach: run it as user munge, mode 755.
-# Its socket is a file: every namespace reaches it.
-chown munge:munge "$DIR/munge"
-chmod 755 "$DIR/munge"
-runuser -u munge -- test -w "$DIR/munge" \
-  || fail "user munge cannot reach $DIR/munge: choose a DIR every user can enter (e.g. in /tmp)"
-if [ ! -s /etc/munge/munge.key ]; then  # the Debian package normally creates it
-  (umask 077 && dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 status=none)
-  chown munge:munge /etc/munge/munge.key
-fi
-SOCKET="$DIR/munge/munge.socket.2"
-runuser -u munge -- munged --socket="$SOCKET" --pid-file="$DIR/munge/munged.pid" \
-  --log-file="$DIR/munge/munged.log" --seed-file="$DIR/munge/munged.seed" \
-  || fail "munged did not start"
-for _ in $(seq 100); do [ -S "$SOCKET" ] && break; sleep 0.1; done
-munge -S "$SOCKET" -n | unmunge -S "$SOCKET" >/dev/null || fail "munge does not work"
-
-CORES=$(nproc)
-CPUS=${HERONPY_SLURM_CPUS:-$(( CORES < 2 ? 2 : CORES ))}
-OVERRIDES=""
-[ "$CPUS" -gt "$CORES" ] && OVERRIDES="SlurmdParameters=config_overrides"
-# a node declaring more memory than slurmd finds is drained ("Low RealMemory"); the nodes
-# share this machine's memory, each sees all of it
-FOUND_MB=$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
-MEMORY_MB=$(( FOUND_MB * 9 / 10 ))
+. "$HERE/slurm-common.sh"
+start_munge  # its socket is a file: every namespace reaches it
+size_node  # the nodes share this machine's memory: each sees all of it
 
 {
   cat <<CONF

@@ -37,27 +37,9 @@ fail() {
   exit 1
 }
 
-# munged refuses a socket directory others cannot reach: run it as user munge, mode 755.
-chown munge:munge "$DIR/munge"
-chmod 755 "$DIR/munge"
-if [ ! -s /etc/munge/munge.key ]; then  # the Debian package normally creates it
-  (umask 077 && dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 status=none)
-  chown munge:munge /etc/munge/munge.key
-fi
-SOCKET="$DIR/munge/munge.socket.2"
-runuser -u munge -- munged --socket="$SOCKET" --pid-file="$DIR/munge/munged.pid" \
-  --log-file="$DIR/munge/munged.log" --seed-file="$DIR/munge/munged.seed" \
-  || fail "munged did not start"
-for _ in $(seq 100); do [ -S "$SOCKET" ] && break; sleep 0.1; done
-munge -S "$SOCKET" -n | unmunge -S "$SOCKET" >/dev/null || fail "munge does not work"
-
-CORES=$(nproc)
-CPUS=${HERONPY_SLURM_CPUS:-$(( CORES < 2 ? 2 : CORES ))}
-OVERRIDES=""
-[ "$CPUS" -gt "$CORES" ] && OVERRIDES="SlurmdParameters=config_overrides"
-# a node declaring more memory than slurmd finds is drained ("Low RealMemory")
-FOUND_MB=$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
-MEMORY_MB=$(( FOUND_MB * 9 / 10 ))
+. "$(dirname "$0")/slurm-common.sh"
+start_munge
+size_node
 
 cat > "$CONF" <<CONF
 ClusterName=heronpy
