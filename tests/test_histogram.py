@@ -57,3 +57,12 @@ def test_bad_values_and_empty_histograms():
         h.record(-1.0)
     with pytest.raises(ValueError, match="different resolutions"):
         h.merge(Histogram(resolution=1e-9))
+
+
+def test_recording_one_value_lands_in_the_bucket_many_values_do():
+    values = np.concatenate([np.arange(0, 3000) * 1e-6, np.logspace(-6, 6, 500)])
+    one_by_one, all_at_once = Histogram(), Histogram()
+    for value in values.tolist():
+        one_by_one.record(value)
+    all_at_once.record_many(values)
+    assert np.array_equal(one_by_one.counts, all_at_once.counts)

@@ -34,8 +34,9 @@ class Histogram:
         """Records ``value`` (``times`` times: e.g. a batch's mean, once per tuple)."""
         if not value >= 0:
             raise ValueError("a histogram records values >= 0 only")
-        self.counts[int(_index(np.array([min(value / self.resolution, 2.0**63 - 1)],
-                                        dtype=np.int64))[0])] += times
+        units = int(min(value / self.resolution, 2.0**63 - 1))
+        shift = max(units.bit_length() - 1 - SIGNIFICANT_BITS, 0)  # as _index, without numpy:
+        self.counts[shift * _SUB + (units >> shift)] += times  # called once per input frame
 
     def record_many(self, values) -> None:
         """Records many values at once (a numpy array or any sequence of numbers)."""
