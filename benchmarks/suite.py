@@ -30,6 +30,7 @@ BENCHMARKS = {
     "windows": "benchmarks.windows",
     "reliability": "benchmarks.reliability",
     "collectives": "benchmarks.collectives",
+    "kmeans": "benchmarks.kmeans",
     "transport": "benchmarks.transport",
 }
 

@@ -8,10 +8,12 @@ counts under the current centroids and emits them on its "partials" stream, to w
 component itself subscribes with ``Grouping.allreduce("sum")``: each round, every worker gets
 the sums over all workers, moves the centroids, and contributes the next round. After
 ``kmeans.iterations`` rounds the first worker emits the centroids. The result equals a
-single-process numpy k-means (``reference``) on the same points and seed.
+single-process numpy k-means (``reference``) on the same points and seed; the numpy parts
+are in examples/kmeans_math.py.
 """
 
 import numpy as np
+from kmeans_math import assign, make_points, move
 
 from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.component.component_spec import GlobalStreamId
@@ -20,37 +22,6 @@ from heronpy.api.stream import Grouping, Stream
 from heronpy.api.topology import TopologyBuilder
 
 CONFIG = {"kmeans.points": 20_000, "kmeans.k": 5, "kmeans.iterations": 10, "kmeans.seed": 7}
-
-
-def make_points(n: int, k: int, seed: int) -> np.ndarray:
-    """``n`` 2-d points around ``k`` random centres."""
-    rng = np.random.default_rng(seed)
-    centres = rng.uniform(-10, 10, size=(k, 2))
-    return centres[rng.integers(0, k, size=n)] + rng.normal(size=(n, 2))
-
-
-def assign(points: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-centroid sums and counts of the points nearest to each centroid."""
-    nearest = ((points[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
-    sums = np.zeros_like(centroids)
-    np.add.at(sums, nearest, points)
-    return sums, np.bincount(nearest, minlength=len(centroids)).astype(float)
-
-
-def move(centroids: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The new centroids; one without points stays where it is."""
-    moved = centroids.copy()
-    has = counts > 0
-    moved[has] = sums[has] / counts[has, None]
-    return moved
-
-
-def reference(points: np.ndarray, k: int, iterations: int) -> np.ndarray:
-    """k-means in one process, starting from the first ``k`` points."""
-    centroids = points[:k].copy()
-    for _ in range(iterations):
-        centroids = move(centroids, *assign(points, centroids))
-    return centroids
 
 
 class PointSpout(Spout):
