@@ -576,8 +576,10 @@ def plot(table_rows: list[dict], out: Path) -> list[Path]:
 
 def measure(quick: bool = False, peers: bool = False) -> Result:
     """For the suite: p50 latency of each op and size at the largest P, per algorithm and,
-    with ``peers``, MPI's; one value per run."""
+    with ``peers``, MPI's; one value per run (3 runs of a third of the rounds each, in full)."""
     setup = Setup.default(quick, mpi=peers)
+    if not quick:
+        setup.runs, setup.scale = 3, 1 / 3
     got = collect(setup)
     p = max(setup.ps)
     result = Result("collectives", f"p50 latency of broadcast / reduce / allreduce of float64 "
