@@ -1,4 +1,4 @@
-"""The ``heronpy`` command: submit, list, kill, deactivate, activate, status and explain
+"""The ``heronpy`` command: submit, list, kill, deactivate, activate, update, status and explain
 topologies; fabric-info for the libfabric providers of this machine."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from heronpy import __version__, config, local
 from heronpy.api import api_constants
 from heronpy.config import CAPTURE_OUTPUTS
+from heronpy.runtime.errors import UpdateFailed
 from heronpy.runtime.histogram import Histogram
 from heronpy.runtime.launcher import RunningTopology, RunResult, child_environment
 from heronpy.runtime.loader import load_file
@@ -40,6 +41,13 @@ def _config_pair(text: str) -> tuple[str, object]:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+
+
+def _parallelism_pair(text: str) -> tuple[str, int]:
+    component, sep, count = text.rpartition(":")
+    if not sep or not component or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"expected COMPONENT:N, given {text!r}")
+    return component, int(count)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
                        ("status", "containers, tasks and per-component throughput")):
         command = commands.add_parser(name, help=text)
         command.add_argument("topology", help="its name or job id (as `heronpy list` shows them)")
+    update = commands.add_parser(
+        "update", help="rescale a running topology; its state is kept (see docs/lifecycle.md)")
+    update.add_argument("topology", help="its name or job id (as `heronpy list` shows them)")
+    update.add_argument("--component-parallelism", action="append", required=True,
+                        type=_parallelism_pair, metavar="COMPONENT:N",
+                        help="the component's new number of tasks (repeat for several)")
     commands.add_parser("list", help="the topologies submitted from this account, and their state")
     explain = commands.add_parser("explain", help="print the logical and physical plans")
     topology_args(explain)
@@ -103,11 +117,16 @@ def main(argv: list[str] | None = None) -> int:
             return _kill(args.topology)
         if args.command in ("deactivate", "activate", "status"):
             return _lifecycle(args.command, args.topology)
+        if args.command == "update":
+            return _update(args.topology, dict(args.component_parallelism))
         if args.command == "fabric-info":
             return _fabric_info()
-    except (LookupError, SchedulerError, OSError, TimeoutError) as err:
+    except (LookupError, SchedulerError, OSError, TimeoutError, UpdateFailed) as err:
         print(f"heronpy: {err}", file=sys.stderr)
         return 1
+    except InvalidTopologyError as err:
+        print(f"heronpy: {err}", file=sys.stderr)
+        return 2
     overrides = dict(args.config)
     if args.containers is not None:
         overrides[api_constants.TOPOLOGY_STMGRS] = args.containers
@@ -253,6 +272,18 @@ def _kill(key: str) -> int:
     RunningTopology(RunDir(job.rundir), JobProcesses(scheduler, job)).stop()
     print(f"heronpy: killed topology '{job.name}' ({job.scheduler} job {job.id})",
           file=sys.stderr)
+    return 0
+
+
+def _update(key: str, parallelism: dict[str, int]) -> int:
+    job = _find(key)
+    topology = RunningTopology(RunDir(job.rundir), JobProcesses(SCHEDULERS[job.scheduler](), job))
+    try:
+        plan = topology.update(parallelism)
+    finally:
+        topology.close()
+    counts = ", ".join(f"{c} x{len(plan.component_tasks[c])}" for c in parallelism)
+    print(f"heronpy: updated topology '{job.name}': {counts}", file=sys.stderr)
     return 0
 
 

@@ -36,7 +36,8 @@ def run(topology, config: dict | None = None, timeout: float | None = 60.0) -> R
 
 class LocalRun:
     """A topology running in the background: ``deactivate()``, ``activate()``, ``status()``,
-    then ``result(timeout)`` once it ends; use as a context manager, which stops it."""
+    ``update(parallelism)``, then ``result(timeout)`` once it ends; use as a context manager,
+    which stops it."""
 
     def __init__(self, topology, config: dict | None = None):
         plan = with_config(to_plan(topology), {CAPTURE_OUTPUTS: True, **(config or {})})
@@ -45,6 +46,11 @@ class LocalRun:
         self.activate = self._running.activate
         self.status = self._running.status
         self._finished = False
+
+    def update(self, parallelism: dict[str, int], timeout: float = 120.0) -> None:
+        """Rescales the running topology (``RunningTopology.update``), e.g.
+        ``update({"count": 4})``."""
+        self._physical = self._running.update(parallelism, timeout)
 
     def result(self, timeout: float | None = 60.0) -> RunResult:
         """Waits for the topology to end (as ``run`` does) and returns what it produced."""

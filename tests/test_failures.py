@@ -297,7 +297,8 @@ def test_data_reaching_a_task_before_its_start_is_processed_after_initialize(run
     stmgr = ctx.socket(zmq.PULL)  # we play the stream manager of container 0
     stmgr.bind(rundir.stmgr_inbox(0))
     task = subprocess.Popen([sys.executable, "-m", "heronpy.instance", rundir.package, "2",
-                             rundir.task_inbox(2), rundir.stmgr_inbox(0), rundir.outputs(2)],
+                             rundir.task_inbox(2), rundir.stmgr_inbox(0), rundir.outputs(2),
+                             rundir.checkpoints({}), "none"],
                             env=child_environment(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     to_task = ctx.socket(zmq.PUSH)

@@ -105,7 +105,7 @@ def detached_processes() -> list[psutil.Process]:
     return found
 
 
-def test_a_detached_topology_is_paused_resumed_reported_and_killed_from_the_cli(rundir_parent):
+def test_a_detached_topology_is_paused_resumed_rescaled_and_killed_from_the_cli(rundir_parent):
     # a home of its own (for `heronpy list`), short enough for the run's ipc socket paths
     env = {**subprocess_env(), "HOME": rundir_parent}
     try:
@@ -129,6 +129,14 @@ def test_a_detached_topology_is_paused_resumed_reported_and_killed_from_the_cli(
         assert "deactivated" in cli_run("status", "endless", env=env).stdout.splitlines()[0]
         assert cli_run("activate", "endless", env=env).returncode == 0
         assert "active," in cli_run("status", "endless", env=env).stdout
+        updated = cli_run("update", "endless", "--component-parallelism", "drop:3", env=env)
+        assert updated.returncode == 0, updated.stderr
+        assert "updated topology 'endless': drop x3" in updated.stderr
+        drop = next(line.split() for line in cli_run("status", "endless", env=env).stdout
+                    .splitlines() if line.startswith("drop"))
+        assert drop[1] == "3"  # tasks
+        refused = cli_run("update", "endless", "--component-parallelism", "dropp:3", env=env)
+        assert refused.returncode == 2 and "no component 'dropp'" in refused.stderr
     finally:
         killed = cli_run("kill", "endless", env=env)
     assert killed.returncode == 0, killed.stderr

@@ -1,6 +1,6 @@
-"""``python -m heronpy.instance PACKAGE TASK_ID INBOX STMGR OUTPUTS [CHECKPOINTS RESTORE]``:
-one task process; with a checkpoint directory it is stateful (EFFECTIVELY_ONCE) and restores
-checkpoint RESTORE (``none``: start clean)."""
+"""``python -m heronpy.instance PACKAGE TASK_ID INBOX STMGR OUTPUTS CHECKPOINTS RESTORE``:
+one task process, which saves its checkpoints under CHECKPOINTS and starts from checkpoint
+RESTORE (``none``: start clean)."""
 
 import sys
 
@@ -12,17 +12,14 @@ from heronpy.instance.runner import TaskInstance
 
 
 def main(argv: list[str]) -> int:
-    package, task, inbox, stmgr, outputs, *stateful = argv
+    package, task, inbox, stmgr, outputs, checkpoints, restore = argv
     die_with_parent()
     task_id = int(task)
     with open(package, "rb") as f:
         plan = cloudpickle.load(f)
     setup_logging(f"{plan.tasks[task_id].component}[task {task_id}]")
-    checkpoints = restore = None
-    if stateful:
-        checkpoints = CheckpointStore(stateful[0])
-        restore = None if stateful[1] == "none" else int(stateful[1])
-    return TaskInstance(plan, task_id, inbox, stmgr, outputs, checkpoints, restore).run()
+    return TaskInstance(plan, task_id, inbox, stmgr, outputs, CheckpointStore(checkpoints),
+                        None if restore == "none" else int(restore)).run()
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ class TaskInstance:
     """Runs one task; ``delegate`` of the user's component (Heron's name for it)."""
 
     def __init__(self, plan: PhysicalPlan, task_id: int, inbox: str, stmgr: str,
-                 outputs_path: str, checkpoints: CheckpointStore | None = None,
+                 outputs_path: str, checkpoints: CheckpointStore,
                  restore_from: int | None = None):
         self.plan = plan
         self.task_id = task_id
@@ -140,8 +140,7 @@ class TaskInstance:
                 self.collector.emit, self._send_watermark)
         elif not self.component_def.is_spout:
             self._relay = WatermarkRelay(sorted(self._upstream), self._send_watermark)
-        self.checkpointing = (Checkpointing(self, checkpoints, restore_from)
-                              if checkpoints is not None else None)
+        self.checkpointing = Checkpointing(self, checkpoints, restore_from)
 
     # -- the delegate interface used by Spout and Bolt -------------------------------------
     def ack(self, tup) -> None:
@@ -181,7 +180,7 @@ class TaskInstance:
         try:
             self.to_stmgr({"type": "hello", "task": self.task_id})
             early = self._await_start(config.number(self.config, config.START_TIMEOUT_SECS))
-            ended = self.checkpointing.restore() if self.checkpointing else False
+            ended = self.checkpointing.restore()
             self.component.initialize(self.config, self.context)
             if ended:  # it had ended at the checkpoint: its downstream restarted, tell it again
                 self._finish()
@@ -243,7 +242,7 @@ class TaskInstance:
             if active != self.active:
                 self.active = active
                 (self.component.activate if active else self.component.deactivate)()
-        elif kind == "checkpoint" and self.checkpointing is not None:  # at a spout
+        elif kind == "checkpoint":  # at a spout
             self.checkpointing.checkpoint(message["id"])
         elif (kind == "task_restarted" and self.ended
               and message["task"] in self.collector.downstream):
@@ -273,8 +272,7 @@ class TaskInstance:
             self.collectives.end_leaves()
         self.collector.end_of_stream()
         self.ended = True
-        if self.checkpointing is not None:  # what to restore if a checkpoint finds us ended
-            self.checkpointing.checkpoint(FINAL)
+        self.checkpointing.checkpoint(FINAL)  # what to restore if a checkpoint finds us ended
         if self._outputs_file is not None:
             self._outputs_file.flush()
         self.to_stmgr({"type": "done", "task": self.task_id, "metrics": self._metrics()})
@@ -378,7 +376,7 @@ class TaskInstance:
         try:
             hdr, payload, *buffers = frames
             kind, flags, stream, source, _, count, seq = HEADER.unpack(hdr.buffer)
-            if self.checkpointing is not None and self.checkpointing.hold(source, frames):
+            if self.checkpointing.hold(source, frames):
                 return  # behind a barrier: handled once the checkpoint is aligned
             if kind == Kind.DATA:
                 component, stream_name = self._stream_names[stream]
@@ -402,8 +400,7 @@ class TaskInstance:
                                      f"{node_source} here")
                 value = END if flags & NODE_ENDED else value[0]
             elif kind == Kind.BARRIER and source in self._upstream:
-                if self.checkpointing is not None:
-                    self.checkpointing.on_barrier(source, seq)
+                self.checkpointing.on_barrier(source, seq)
                 return
             elif kind != Kind.END_OF_STREAM or source not in self._upstream:
                 raise ValueError(f"frame kind {kind} from task {source}")
@@ -441,8 +438,7 @@ class TaskInstance:
         elif kind == Kind.END_OF_STREAM:
             self.open_channels.discard(source)
             (self.windowing or self._relay).on_end_of_stream(source)
-            if self.checkpointing is not None:
-                self.checkpointing.check_aligned()
+            self.checkpointing.check_aligned()
             self._check_inputs()
         else:
             self._on_control(message)

@@ -1,31 +1,41 @@
-"""EFFECTIVELY_ONCE at the topology master: when to start a checkpoint, when one is complete,
-and which to roll back to when a process dies.
+"""Checkpoints at the topology master: when to start one, when one is complete, and which to
+roll back to when a process dies.
 
-Checkpoint ``c`` is complete when every task has saved it or has ended (an ended task's final
-snapshot holds for every later checkpoint). The store then records ``c`` as the one to restore.
+EFFECTIVELY_ONCE topologies take one every interval; any topology takes one on request (a
+savepoint, for ``heronpy update``). Checkpoint ``c`` is complete when every task has saved it
+or has ended (an ended task's final snapshot holds for every later checkpoint). The store then
+records ``c`` as the one to restore, with the tasks that saved it.
 """
 
 from __future__ import annotations
 
-from heronpy.instance.checkpoints import CheckpointStore
+from heronpy.instance.checkpoints import CheckpointStore, Meta
 
 
 class CheckpointCoordinator:
-    def __init__(self, store: CheckpointStore, tasks: set[int], interval: float, now: float):
+    def __init__(self, store: CheckpointStore, tasks: dict[int, tuple[str, int]],
+                 interval: float | None, now: float):
+        """``tasks``: each task's component and index; ``interval``: seconds between
+        checkpoints, ``None`` for savepoints only."""
         self._store = store
         self._tasks = tasks
         self._interval = interval
-        self._next_at = now + interval
+        self._next_at = now + interval if interval is not None else float("inf")
         self._last_id = store.latest() or 0
+        self.completed = self._last_id
         self._saved: dict[int, set[int]] = {}  # checkpoint -> tasks that saved it
         self._ended: set[int] = set()
         self.rollbacks = 0
 
     def due(self, now: float) -> int | None:
         """The id of a checkpoint to start now, if one is due."""
-        if now < self._next_at or self._ended >= self._tasks:
+        if now < self._next_at or self._ended >= self._tasks.keys():
             return None
         self._next_at = now + self._interval
+        return self.savepoint()
+
+    def savepoint(self) -> int:
+        """The id of a checkpoint to start now, whether one is due or not."""
         self._last_id += 1
         self._saved[self._last_id] = set()
         return self._last_id
@@ -40,16 +50,24 @@ class CheckpointCoordinator:
         self._complete()
 
     def roll_back(self) -> int | None:
-        """The checkpoint every task restarts from (None: from scratch); forgets the
-        checkpoints in progress."""
+        """The checkpoint every task restarts from (None: from scratch)."""
         self.rollbacks += 1
+        self.restarted(self._tasks)
+        return self._store.latest()
+
+    def restarted(self, tasks: dict[int, tuple[str, int]]) -> None:
+        """Every task starts again, under a plan of ``tasks``: the checkpoints in progress are
+        forgotten."""
+        self._tasks = tasks
         self._saved.clear()
         self._ended.clear()
-        return self._store.latest()
 
     def _complete(self) -> None:
         for checkpoint in sorted(self._saved):
-            if self._saved[checkpoint] | self._ended >= self._tasks:
-                self._store.complete(checkpoint)
+            saved = self._saved[checkpoint]
+            if saved | self._ended >= self._tasks.keys():
+                ended_before = frozenset(self._tasks.keys() - saved)
+                self._store.complete(checkpoint, Meta(self._tasks, ended_before))
+                self.completed = checkpoint
                 for older in [c for c in self._saved if c <= checkpoint]:
                     del self._saved[older]

@@ -10,3 +10,7 @@ class TopologyFailed(RuntimeError):
         self.task = task
         where = f"'{component}' task {task} failed" if task is not None else "topology failed"
         super().__init__(f"{where}:\n{what}")
+
+
+class UpdateFailed(RuntimeError):
+    """``heronpy update`` could not rescale the topology, which goes on as it was."""

@@ -58,12 +58,13 @@ def log_tail(path: str) -> str:
 
 
 class _Child:
-    """One process of the container: how to start it, and its restarts."""
+    """One process of the container: how to start it, how to restart it, and its restarts."""
 
     def __init__(self, task: int | None, module_argv: list[str], log: str,
-                 restart_argv: tuple[str, ...] = ()):
+                 start_argv: tuple[str, ...] = (), restart_argv: tuple[str, ...] = ()):
         self.task = task
         self.module_argv = module_argv
+        self.start_argv = start_argv
         self.restart_argv = restart_argv
         self.log = log
         self.process: subprocess.Popen | None = None
@@ -72,7 +73,8 @@ class _Child:
         self.given_up = False
 
     def start(self, restarted: bool = False) -> None:
-        argv = [sys.executable, "-m", *self.module_argv, *(self.restart_argv if restarted else ())]
+        argv = [sys.executable, "-m", *self.module_argv,
+                *(self.restart_argv if restarted else self.start_argv)]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL)
@@ -82,45 +84,51 @@ class Executor:
     def __init__(self, rundir: RunDir, container: int, host: str):
         self.rundir = rundir
         self.container = container
+        self._host = host
         layout = rundir.layout()
-        timeout = config.number(layout["config"], config.START_TIMEOUT_SECS)
-        self._tmaster_endpoint = wait_for_tmaster(rundir, timeout)
+        self._start_timeout = config.number(layout["config"], config.START_TIMEOUT_SECS)
+        self._tmaster_endpoint = wait_for_tmaster(rundir, self._start_timeout)
         self._tmaster = zeromq.dealer(zeromq.context(), self._tmaster_endpoint,
                                       f"executor-{container}")
+        # EFFECTIVELY_ONCE: a process that dies rolls the whole topology back (the master
+        # decides); otherwise the executor restarts it by itself, from scratch
+        self._stateful = (layout["config"].get(api_constants.TOPOLOGY_RELIABILITY_MODE)
+                          == api_constants.TopologyReliabilityMode.EFFECTIVELY_ONCE)
+        self._checkpoints = rundir.checkpoints(layout["config"])
+        self._max_restarts = int(config.number(layout["config"], config.RESTART_MAX))
+        self._children = self._plan_children(layout, restore="none")
+        for child in self._children.values():
+            child.start()
+
+    def _plan_children(self, layout: dict, restore: str) -> dict[str, _Child]:
+        """The container's stream manager and tasks under ``layout``, their tasks to start
+        from checkpoint ``restore``."""
+        rundir, container = self.rundir, self.container
         mine = {t: v for t, v in layout["tasks"].items() if v[2] == container}
         stmgr_config = {
             "inbox": rundir.stmgr_inbox(container),
-            "spout_inbox": rundir.stmgr_inbox(container, spouts=True), "host": host,
+            "spout_inbox": rundir.stmgr_inbox(container, spouts=True), "host": self._host,
             "tasks": {t: rundir.task_inbox(t) for t in mine},
             "task_containers": {t: v[2] for t, v in layout["tasks"].items()},
-            "tmaster": self._tmaster_endpoint, "start_timeout": timeout,
+            "tmaster": self._tmaster_endpoint, "start_timeout": self._start_timeout,
             "queue_frames": int(config.number(layout["config"], config.QUEUE_FRAMES)),
             "message_timeout": _message_timeout(layout["config"]),
             "spout_tasks": [t for t, v in layout["tasks"].items() if v[0] in layout["spouts"]],
             "transport": peers.setting(layout["config"], config.TRANSPORT),
             "fabric_provider": peers.setting(layout["config"], config.FABRIC_PROVIDER),
         }
-        # EFFECTIVELY_ONCE: a process that dies rolls the whole topology back (the master
-        # decides); otherwise the executor restarts it by itself
-        self._stateful = (layout["config"].get(api_constants.TOPOLOGY_RELIABILITY_MODE)
-                          == api_constants.TopologyReliabilityMode.EFFECTIVELY_ONCE)
-        self._checkpoints = rundir.checkpoints(layout["config"])
-        self._max_restarts = int(config.number(layout["config"], config.RESTART_MAX))
-        self._children: dict[str, _Child] = {}
         stmgr = f"stmgr-{container}"
-        self._children[stmgr] = _Child(None, ["heronpy.stmgr", str(container),
-                                              json.dumps(stmgr_config)], rundir.log(stmgr),
-                                       restart_argv=("--restarted",))
+        children = {stmgr: _Child(None, ["heronpy.stmgr", str(container), json.dumps(stmgr_config)],
+                                  rundir.log(stmgr), restart_argv=("--restarted",))}
         spouts = set(layout["spouts"])
         for task, (component, _, _) in mine.items():
             stmgr_inbox = rundir.stmgr_inbox(container, spouts=component in spouts)
             name = f"{component}-task-{task}"
-            stateful = [self._checkpoints, "none"] if self._stateful else []
-            self._children[name] = _Child(
+            children[name] = _Child(
                 task, ["heronpy.instance", rundir.package, str(task), rundir.task_inbox(task),
-                       stmgr_inbox, rundir.outputs(task), *stateful], rundir.log(name))
-        for child in self._children.values():
-            child.start()
+                       stmgr_inbox, rundir.outputs(task), self._checkpoints], rundir.log(name),
+                start_argv=(restore,), restart_argv=("none",))
+        return children
 
     def run(self) -> None:
         self._send({"type": "register_executor", "container": self.container})
@@ -132,6 +140,8 @@ class Executor:
                         return
                     if message["type"] == "rollback":
                         self._roll_back(message["checkpoint"])
+                    elif message["type"] == "update":
+                        self._update(message["checkpoint"])
                 now = monotonic()
                 for name, child in self._children.items():
                     self._watch(name, child, now)
@@ -173,9 +183,17 @@ class Executor:
         restore = "none" if checkpoint is None else str(checkpoint)
         for child in self._children.values():
             if child.task is not None:
-                child.module_argv[-1] = restore
+                child.start_argv = (restore,)
             child.given_up = False
             child.restart_at = None
+            child.start()
+
+    def _update(self, checkpoint: int) -> None:
+        """The topology was rescaled: the container's processes start again under the new
+        layout, their tasks from the savepoint ``checkpoint``."""
+        self._stop_children(grace=_ROLLBACK_GRACE_SECS)
+        self._children = self._plan_children(self.rundir.layout(), restore=str(checkpoint))
+        for child in self._children.values():
             child.start()
 
     def _stop_children(self, grace: float = _TERM_GRACE_SECS) -> None:

@@ -17,19 +17,22 @@ from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any, Protocol
 
+import cloudpickle
 import msgpack
 import zmq
 
 from heronpy.instance import codec
-from heronpy.runtime.errors import TopologyFailed
+from heronpy.runtime.errors import TopologyFailed, UpdateFailed
 from heronpy.runtime.rundir import RunDir
 from heronpy.topology.physical import PhysicalPlan
+from heronpy.topology.rescale import rescale
 
 log = logging.getLogger(__name__)
 _POLL_MS = 200
 _CHECK_EVERY_SECS = 1.0  # how often the client asks the scheduler whether the job still runs
 _KILL_REPLY_SECS = 2.0
 _REPLY_SECS = 10.0
+_UPDATE_SECS = 120.0
 
 
 def child_environment() -> dict[str, str]:
@@ -115,7 +118,9 @@ class RunningTopology:
     def read_outputs(self) -> dict[tuple[str, str], list[tuple]]:
         """What each component emitted on streams nothing subscribes to, in task order."""
         outputs: dict[tuple[str, str], list[tuple]] = {}
-        for task, (component, _, _) in sorted(self._layout["tasks"].items()):
+        tasks = {**self._layout["retired"],
+                 **{task: component for task, (component, _, _) in self._layout["tasks"].items()}}
+        for task, component in sorted(tasks.items()):
             path = self.rundir.outputs(task)
             if not os.path.exists(path):
                 continue
@@ -131,6 +136,27 @@ class RunningTopology:
     def activate(self) -> None:
         """Spouts emit again (``activate`` is called on each)."""
         self.request({"type": "activate"}, "activated")
+
+    def update(self, parallelism: dict[str, int], timeout: float = _UPDATE_SECS) -> PhysicalPlan:
+        """Rescales the running topology to ``parallelism`` (component -> tasks); returns the
+        new plan once every container runs it.
+
+        The spouts stop, a savepoint is taken, and every process starts again from it under
+        the new plan: each task keeps its ``State``, and a rescaled bolt's keyed state is split
+        again by key (``heronpy.topology.rescale``). Raises ``InvalidTopologyError`` when the
+        change is not possible, ``UpdateFailed`` when the savepoint does not complete (then
+        nothing has changed).
+        """
+        with open(self.rundir.package, "rb") as f:
+            plan = rescale(cloudpickle.load(f), parallelism)
+        staged = self.rundir.stage(plan)
+        reply = self.request({"type": "update", "staged": staged}, "updated", timeout)
+        if "error" in reply:  # the master gave it up: its plan will not be promoted
+            self.rundir.discard(staged)
+            raise UpdateFailed(f"topology '{self._layout['name']}' was not updated: "
+                               f"{reply['error']}")
+        self._layout = self.rundir.layout()
+        return plan
 
     def status(self) -> dict:
         """The master's view: ``active``, ``containers``, ``registered``, ``lost``,

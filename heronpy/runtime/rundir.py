@@ -7,9 +7,11 @@ system. The control plane reads ``layout.json`` (plain data); only task processe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass
 
 import cloudpickle
@@ -29,25 +31,51 @@ class RunDir:
         rundir = cls(tempfile.mkdtemp(prefix="heronpy-", dir=parent))
         for sub in ("sock", "logs", "outputs"):
             os.mkdir(os.path.join(rundir.path, sub))
-        with open(rundir.package, "wb") as f:
+        rundir._write(plan, "")
+        return rundir
+
+    def stage(self, plan: PhysicalPlan) -> str:
+        """Writes ``plan`` beside the running one (``heronpy update``); returns its name for
+        ``promote`` or ``discard``."""
+        staged = f".next-{uuid.uuid4().hex}"
+        self._write(plan, staged)
+        return staged
+
+    def promote(self, staged: str) -> None:
+        """The staged plan becomes the plan: processes started from now on run it."""
+        for path in (self.package, self._layout_file):
+            os.replace(path + staged, path)
+
+    def discard(self, staged: str) -> None:
+        for path in (self.package, self._layout_file):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path + staged)
+
+    def _write(self, plan: PhysicalPlan, suffix: str) -> None:
+        with open(self.package + suffix, "wb") as f:
             cloudpickle.dump(plan, f)
         layout = {
             "name": plan.logical.name,
             "containers": plan.num_containers,
             "tasks": {t.task_id: [t.component, t.index, t.container] for t in plan.tasks.values()},
+            "retired": plan.retired,
             "spouts": [c.name for c in plan.logical.components.values() if c.is_spout],
             "config": {k: v for k, v in plan.logical.config.items()
                        if isinstance(v, (str, int, float, bool))},
         }
-        with open(os.path.join(rundir.path, "layout.json"), "w") as f:
+        with open(self._layout_file + suffix, "w") as f:
             json.dump(layout, f)
-        return rundir
 
     def layout(self) -> dict:
-        with open(os.path.join(self.path, "layout.json")) as f:
+        with open(self._layout_file) as f:
             layout = json.load(f)
         layout["tasks"] = {int(t): v for t, v in layout["tasks"].items()}
+        layout["retired"] = {int(t): c for t, c in layout["retired"].items()}
         return layout
+
+    @property
+    def _layout_file(self) -> str:
+        return os.path.join(self.path, "layout.json")
 
     @property
     def package(self) -> str:

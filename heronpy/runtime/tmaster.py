@@ -5,7 +5,8 @@ data endpoints; once all have, each gets the full endpoint map ("plan"). Tasks r
 and "error" through their stream manager, executors report processes that exit; clients
 (the launcher, the CLI) "watch" to receive these events and send "kill" to stop the topology,
 "deactivate" / "activate" to pause and resume its spouts, and "status" for its containers and
-the counts its tasks report every second.
+the counts its tasks report every second, and "update" to rescale it: the spouts stop, a
+savepoint is taken, and every container starts again under the staged plan from it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from time import monotonic
 
 import msgpack
@@ -33,6 +35,7 @@ LOST_AFTER_SECS = 5.0
 
 class TopologyMaster:
     def __init__(self, rundir: RunDir, host: str):
+        self._rundir = rundir
         layout = rundir.layout()
         self._containers = layout["containers"]
         self._tasks = layout["tasks"]
@@ -55,14 +58,15 @@ class TopologyMaster:
         self._lost: set[int] = set()
         self._stopping = False
         self._max_rollbacks = int(config.number(layout["config"], config.RESTART_MAX))
-        self._coordinator = None
+        interval = None  # savepoints only, unless EFFECTIVELY_ONCE
         if (layout["config"].get(api_constants.TOPOLOGY_RELIABILITY_MODE)
                 == api_constants.TopologyReliabilityMode.EFFECTIVELY_ONCE):
             interval = float(layout["config"].get(
                 api_constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS) or 1)
-            store = CheckpointStore(rundir.checkpoints(layout["config"]))
-            self._coordinator = CheckpointCoordinator(store, set(self._tasks), interval,
-                                                      monotonic())
+        self._coordinator = CheckpointCoordinator(
+            CheckpointStore(rundir.checkpoints(layout["config"])), _indexed(self._tasks),
+            interval, monotonic())
+        self._update: _Update | None = None
         tmp = rundir.tmaster_file + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"endpoint": self.endpoint, "pid": os.getpid()}, f)
@@ -76,6 +80,7 @@ class TopologyMaster:
                     self._handle(peer, msgpack.unpackb(payload, strict_map_key=False))
                 self._check_heartbeats()
                 self._start_checkpoint()
+                self._check_update()
                 if len(self._stmgrs) < self._containers and monotonic() > self._start_deadline:
                     missing = sorted(set(range(self._containers)) - set(self._stmgrs))
                     self._publish({"type": "failed", "what": f"containers {missing} did not start "
@@ -93,11 +98,13 @@ class TopologyMaster:
             self._heartbeats[container] = monotonic()
             self._congested.discard(container)
             if len(self._stmgrs) == self._containers:
-                plan = {"type": "plan", "endpoints": self._stmgrs}
-                for other in self._stmgrs:
-                    self._send(f"stmgr-{other}".encode(), plan)
+                self._to_stmgrs({"type": "plan", "endpoints": self._stmgrs})
                 self._publish({"type": "restarted", "container": container} if restarted
                               else {"type": "running"})
+                if self._update is not None and self._update.restarted:
+                    self._send(self._update.client, {"type": "updated",
+                                                     "checkpoint": self._update.checkpoint})
+                    self._update = None
         elif kind == "heartbeat":
             if message["container"] in self._lost:
                 self._lost.discard(message["container"])
@@ -105,8 +112,7 @@ class TopologyMaster:
                 self._publish({"type": "container_back", "container": message["container"]})
             self._heartbeats[message["container"]] = monotonic()
         elif kind == "task_restarted":  # ended upstream tasks send it end of stream again
-            for container in self._stmgrs:
-                self._send(f"stmgr-{container}".encode(), message)
+            self._to_stmgrs(message)
         elif kind == "process_restarting":
             log.warning("restarting (%d): %s", message["restarts"], message["what"])
             self._publish({**message, "type": "restarting"})
@@ -115,19 +121,15 @@ class TopologyMaster:
             (self._congested.add if message["on"] else self._congested.discard)(
                 message["container"])
             if bool(self._congested) != was_on:
-                for container in self._stmgrs:
-                    self._send(f"stmgr-{container}".encode(),
-                               {"type": "backpressure", "on": bool(self._congested)})
+                self._to_stmgrs({"type": "backpressure", "on": bool(self._congested)})
         elif kind == "register_executor":
             self._executors.add(peer)
         elif kind == "saved":
-            if self._coordinator is not None:
-                self._coordinator.saved(message["task"], message["checkpoint"])
+            self._coordinator.saved(message["task"], message["checkpoint"])
         elif kind == "process_died":  # EFFECTIVELY_ONCE: everything back to the last checkpoint
             self._roll_back(message)
         elif kind == "done":
-            if self._coordinator is not None:
-                self._coordinator.ended(message["task"])
+            self._coordinator.ended(message["task"])
             self._metrics[message["task"]] = message["metrics"]
             if len(self._metrics) == len(self._tasks):
                 self._publish({"type": "finished", "metrics": self._metrics})
@@ -144,10 +146,10 @@ class TopologyMaster:
         elif kind == "metrics":
             self._live[message["task"]] = {**message, "at": monotonic()}
         elif kind in ("activate", "deactivate"):
-            self._active = kind == "activate"
-            for container in self._stmgrs:
-                self._send(f"stmgr-{container}".encode(), {"type": kind})
+            self._set_active(kind == "activate")
             self._send(peer, {"type": f"{kind}d"})
+        elif kind == "update":
+            self._begin_update(peer, message["staged"])
         elif kind == "status":
             self._send(peer, self._status())
         elif kind == "watch":
@@ -174,14 +176,48 @@ class TopologyMaster:
                 "registered": sorted(self._stmgrs), "lost": sorted(self._lost),
                 "congested": sorted(self._congested), "tasks": tasks}
 
+    def _set_active(self, active: bool) -> None:
+        self._active = active
+        self._to_stmgrs({"type": "activate" if active else "deactivate"})
+
     def _start_checkpoint(self) -> None:
-        if self._coordinator is None or len(self._stmgrs) < self._containers:
+        if len(self._stmgrs) < self._containers:
             return
         checkpoint = self._coordinator.due(monotonic())
         if checkpoint is not None:
-            for container in self._stmgrs:
-                self._send(f"stmgr-{container}".encode(),
-                           {"type": "checkpoint", "id": checkpoint})
+            self._to_stmgrs({"type": "checkpoint", "id": checkpoint})
+
+    def _begin_update(self, client: bytes, staged: str) -> None:
+        """``heronpy update``, whose client has staged the rescaled plan as ``staged``: the
+        spouts stop and a savepoint starts; ``_check_update`` goes on once it is complete."""
+        if self._update is not None or len(self._stmgrs) < self._containers:
+            self._send(client, {"type": "updated", "error": "the topology is starting, or "
+                                "being updated: try again in a moment"})
+            return
+        self._set_active(False)
+        checkpoint = self._coordinator.savepoint()
+        self._to_stmgrs({"type": "checkpoint", "id": checkpoint})
+        self._update = _Update(client, staged, checkpoint, monotonic() + self._start_timeout)
+
+    def _check_update(self) -> None:
+        """Once the savepoint is complete, every container restarts under the staged plan
+        from it; if it does not complete in time, the topology goes on as it was."""
+        update = self._update
+        if update is None or update.restarted:
+            return
+        if self._coordinator.completed >= update.checkpoint:
+            update.restarted = True
+            self._rundir.promote(update.staged)
+            self._tasks = self._rundir.layout()["tasks"]
+            self._coordinator.restarted(_indexed(self._tasks))
+            self._active = True
+            self._restart_all({"type": "update", "checkpoint": update.checkpoint})
+        elif monotonic() > update.deadline:
+            self._update = None
+            self._set_active(True)
+            self._send(update.client, {"type": "updated", "error": (
+                f"the savepoint did not complete in {self._start_timeout:.0f} s (see the "
+                "logs); the topology goes on unchanged")})
 
     def _roll_back(self, death: dict) -> None:
         if self._stopping:
@@ -193,12 +229,18 @@ class TopologyMaster:
             return
         checkpoint = self._coordinator.roll_back()
         log.warning("rolling back to checkpoint %s: %s", checkpoint, death["what"])
-        self._stmgrs.clear()  # they all start again and register anew
+        self._restart_all({"type": "rollback", "checkpoint": checkpoint})
+        self._publish({"type": "rollback", "checkpoint": checkpoint})
+
+    def _restart_all(self, message: dict) -> None:
+        """Has every executor restart its processes (``message`` says from where); the stream
+        managers register anew."""
+        self._stmgrs.clear()
         self._start_deadline = monotonic() + self._start_timeout
         self._metrics.clear()
+        self._live.clear()
         for executor in self._executors:
-            self._send(executor, {"type": "rollback", "checkpoint": checkpoint})
-        self._publish({"type": "rollback", "checkpoint": checkpoint})
+            self._send(executor, message)
 
     def _check_heartbeats(self) -> None:
         """A stream manager silent for LOST_AFTER_SECS is lost (its node, or its executor
@@ -215,8 +257,28 @@ class TopologyMaster:
         for client in self._clients:
             self._send(client, event)
 
+    def _to_stmgrs(self, message: dict) -> None:
+        for container in self._stmgrs:
+            self._send(f"stmgr-{container}".encode(), message)
+
     def _send(self, peer: bytes, message: dict) -> None:
         self._sock.send_multipart([peer, msgpack.packb(message)])
+
+
+@dataclass
+class _Update:
+    """An update in progress: who asked, its savepoint, until when it may take."""
+
+    client: bytes
+    staged: str  # the rescaled plan's name in the run directory
+    checkpoint: int
+    deadline: float
+    restarted: bool = False  # the savepoint is complete and the containers restart
+
+
+def _indexed(tasks: dict[int, list]) -> dict[int, tuple[str, int]]:
+    """Each task's component and index, from the layout's tasks."""
+    return {task: (component, index) for task, (component, index, _) in tasks.items()}
 
 
 def main(argv: list[str]) -> int:

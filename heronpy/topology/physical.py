@@ -33,6 +33,7 @@ class PhysicalPlan:
     component_tasks: dict[str, list[int]]
     stream_ids: dict[tuple[str, str], int]  # (component, stream) -> small int on the wire
     collectives: list[CollectiveGraph] = field(default_factory=list)  # index = edge id
+    retired: dict[int, str] = field(default_factory=dict)  # task -> component, rescaled away
 
     @classmethod
     def pack(cls, logical: LogicalPlan, num_containers: int | None = None) -> PhysicalPlan:
