@@ -20,7 +20,11 @@ CHECKPOINT_DIR = "heronpy.checkpoint.dir"
 """Where EFFECTIVELY_ONCE checkpoints are written (default: the run directory); on a cluster,
 a shared file system path."""
 RESTART_MAX = "heronpy.restart.max"
-"""How many times the executor restarts a process that died, before the topology fails."""
+"""How many times the executor restarts a process that died (and a Slurm job a container),
+before the topology fails."""
+MASTER_TIMEOUT_SECS = "heronpy.master.timeout.secs"
+"""How long a container runs on without hearing from the topology master before it stops
+(a node cut off: its replacement must not meet it when the link comes back)."""
 COLLECTIVE_ALGORITHM = "heronpy.collective.algorithm"
 """The algorithm of collective groupings that name none: flat, binary_tree (the default) or
 ring. Set, it also turns ``Grouping.ALL`` into a broadcast with that algorithm."""
@@ -43,6 +47,7 @@ DEFAULTS: dict[str, object] = {
     CAPTURE_OUTPUTS: False,
     START_TIMEOUT_SECS: 60,
     RESTART_MAX: 5,
+    MASTER_TIMEOUT_SECS: 15,
     COLLECTIVE_DEGREE: 2,
     TRANSPORT: "zmq",
     FABRIC_PROVIDER: "tcp;ofi_rxm",

@@ -1,20 +1,25 @@
 """Recovery: processes killed with SIGKILL are restarted by their executor; in ATLEAST_ONCE
 mode the tuples lost with them time out and are replayed, so every spout tuple is acked."""
 
+import contextlib
 import os
 import signal
 import threading
 import time
+from pathlib import Path
 
+import psutil
 import pytest
 from helpers import child_running, wait_until
 
 import heronpy.api.api_constants as constants
 import heronpy.local
+from heronpy import config
 from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
 from heronpy.api.topology import TopologyBuilder
+from heronpy.runtime.rundir import RunDir
 
 N = 3000
 
@@ -97,3 +102,39 @@ def _run_with_a_kill(pattern: str):
 ], ids=["relay bolt", "sink bolt", "spout's stream manager", "other stream manager"])
 def test_a_killed_process_is_restarted_and_no_tuple_is_lost(pattern):
     _run_with_a_kill(pattern)
+
+
+def test_a_container_whose_master_is_silent_stops_by_itself():
+    """The fence of a cut-off node: with the master stopped (SIGSTOP), every executor stops its
+    stream manager and tasks once heronpy.master.timeout.secs has passed, and exits 1."""
+    builder = TopologyBuilder("orphaned")
+    spout = builder.add_spout("spout", PacedReplayingSpout, par=1)
+    builder.add_bolt("sink", Sink, par=2, inputs={spout: Grouping.SHUFFLE})
+    builder.set_config({"topology.stmgrs": 2, config.MASTER_TIMEOUT_SECS: 2})
+    with heronpy.local.start(builder):
+        wait_until(lambda: len(descendants("heronpy.instance")) == 3, 30, "the tasks")
+        executors = descendants("heronpy.runtime.executor")
+        rundir = RunDir(executors[0].cmdline()[-3])
+        master, _ = child_running("heronpy.runtime.tmaster")
+        master.suspend()
+        stopped = time.monotonic()
+        try:
+            codes = [proc.wait(timeout=30) for proc in executors]
+            waited = time.monotonic() - stopped
+            assert descendants("heronpy.instance") == descendants("heronpy.stmgr") == []
+        finally:
+            master.resume()
+        log = Path(rundir.log("executor-0")).read_text()
+    assert codes == [1, 1]
+    assert 2 <= waited < 5
+    assert "no word from the topology master for 2 s; stopping" in log
+
+
+def descendants(text: str) -> list[psutil.Process]:
+    """This process's descendants whose command line contains ``text``."""
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if text in " ".join(proc.cmdline()):
+                found.append(proc)
+    return found

@@ -20,6 +20,8 @@ class CheckpointCoordinator:
         self._store = store
         self._tasks = tasks
         self._interval = interval
+        self.periodic = interval is not None
+        """EFFECTIVELY_ONCE: a process that dies rolls the topology back."""
         self._next_at = now + interval if interval is not None else float("inf")
         self._last_id = store.latest() or 0
         self.completed = self._last_id

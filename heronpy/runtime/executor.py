@@ -1,5 +1,6 @@
 """The executor of one container: starts its stream manager and task processes, reports the
-ones that exit, and stops them all on the topology master's shutdown.
+ones that exit, and stops them all on the topology master's shutdown, or when the master has
+not answered its pings for ``heronpy.master.timeout.secs``.
 
 Its children share its process group, so whoever started the executor can kill the whole
 container with one ``killpg`` even if the executor itself is gone.
@@ -8,6 +9,7 @@ container with one ``killpg`` even if the executor itself is gone.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from heronpy.runtime.rundir import RunDir
 from heronpy.transport import peers, zeromq
 
 _TERM_GRACE_SECS = 2.0
+_PING_SECS = 1.0
 _ROLLBACK_GRACE_SECS = 0.5
 _BACKOFF_SECS = 0.25  # first restart delay, doubled at each restart of the same process
 _MAX_BACKOFF_SECS = 8.0
@@ -55,6 +58,10 @@ def log_tail(path: str) -> str:
             return "".join(f.readlines()[-_LOG_TAIL_LINES:])
     except OSError:
         return ""
+
+
+class MasterSilent(Exception):
+    """The topology master did not answer for ``heronpy.master.timeout.secs``."""
 
 
 class _Child:
@@ -96,6 +103,7 @@ class Executor:
                           == api_constants.TopologyReliabilityMode.EFFECTIVELY_ONCE)
         self._checkpoints = rundir.checkpoints(layout["config"])
         self._max_restarts = int(config.number(layout["config"], config.RESTART_MAX))
+        self._master_timeout = config.number(layout["config"], config.MASTER_TIMEOUT_SECS)
         self._children = self._plan_children(layout, restore="none")
         for child in self._children.values():
             child.start()
@@ -131,10 +139,13 @@ class Executor:
         return children
 
     def run(self) -> None:
+        """Until the master's shutdown; raises ``MasterSilent`` when the master is gone."""
         self._send({"type": "register_executor", "container": self.container})
+        heard = next_ping = monotonic()
         try:
             while True:
                 if self._tmaster.poll(100):
+                    heard = monotonic()
                     message = msgpack.unpackb(self._tmaster.recv())
                     if message["type"] == "shutdown":
                         return
@@ -143,6 +154,12 @@ class Executor:
                     elif message["type"] == "update":
                         self._update(message["checkpoint"])
                 now = monotonic()
+                if now - heard > self._master_timeout:
+                    raise MasterSilent(f"container {self.container}: no word from the topology "
+                                       f"master for {now - heard:.0f} s; stopping")
+                if now >= next_ping:
+                    next_ping = now + _PING_SECS
+                    self._send({"type": "ping", "container": self.container})
                 for name, child in self._children.items():
                     self._watch(name, child, now)
         finally:
@@ -218,7 +235,11 @@ def main(argv: list[str]) -> int:
     die_with_parent()
     setup_logging(f"executor[{container}]")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally: stop children
-    Executor(RunDir(rundir), int(container), host).run()
+    try:
+        Executor(RunDir(rundir), int(container), host).run()
+    except MasterSilent as err:
+        logging.getLogger(__name__).error("%s", err)
+        return 1
     return 0
 
 

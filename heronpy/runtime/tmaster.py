@@ -122,8 +122,12 @@ class TopologyMaster:
                 message["container"])
             if bool(self._congested) != was_on:
                 self._to_stmgrs({"type": "backpressure", "on": bool(self._congested)})
-        elif kind == "register_executor":
+        elif kind == "register_executor":  # at start, or a container the scheduler restarted
+            if peer in self._executors and self._coordinator.periodic:
+                self._roll_back({"what": f"container {message['container']} restarted"})
             self._executors.add(peer)
+        elif kind == "ping":
+            self._send(peer, {"type": "pong"})
         elif kind == "saved":
             self._coordinator.saved(message["task"], message["checkpoint"])
         elif kind == "process_died":  # EFFECTIVELY_ONCE: everything back to the last checkpoint
