@@ -16,31 +16,37 @@ from pathlib import Path
 
 import psutil
 import pytest
+import stateful_words
 from helpers import (
     SLURM_TIMEOUT,
     WORD_COUNT_EXAMPLE,
     assert_nothing_left,
     heronpy_cli,
+    run_processes,
     scontrol_state,
     start_endless,
     stop,
     submit,
     subprocess_env,
+    wait_until,
 )
 
 import heronpy.local
+from heronpy.api.api_constants import TopologyReliabilityMode
 from heronpy.config import CAPTURE_OUTPUTS
 from heronpy.runtime.loader import load_file
 from heronpy.runtime.rundir import RunDir
 from heronpy.scheduler import runs
 from heronpy.scheduler.address import node_address
 from heronpy.scheduler.base import Job, SchedulerError
-from heronpy.scheduler.batch import CONTAINER_MODULE, batch_script, job_name
-from heronpy.scheduler.run import run
+from heronpy.scheduler.batch import CONTAINER_MODULE, JOB_MODULE, batch_script, job_name
+from heronpy.scheduler.run import finish, run, start
 from heronpy.scheduler.slurm import SlurmScheduler, job_state
+from heronpy.scheduler.slurm_job import Step, placement, srun_command
 from heronpy.topology.physical import PhysicalPlan
 
 TIMEOUT = SLURM_TIMEOUT
+EFFECTIVELY_ONCE = TopologyReliabilityMode.EFFECTIVELY_ONCE
 
 FAILING_TOPOLOGY = '''
 from heronpy.api.bolt.bolt import Bolt
@@ -90,17 +96,25 @@ def sbatch_options(text: str) -> list[str]:
             if line.startswith("#SBATCH ")]
 
 
-def test_the_batch_script_asks_for_a_task_per_container_and_runs_them_in_one_srun():
+def test_the_batch_script_asks_for_a_task_per_container_and_runs_the_supervisor():
     text = script()
     assert text.startswith("#!/bin/bash\n")
     assert sbatch_options(text) == [
         "--job-name=heronpy-word_count", "--nodes=3", "--ntasks=3",
-        "--output=/shared/runs/heronpy-abc/logs/slurm-%j.log", "--no-requeue"]
+        "--output=/shared/runs/heronpy-abc/logs/slurm-%j.log", "--no-requeue", "--no-kill"]
     assert "export PYTHONPATH=/home/u/src:/opt/lib\n" in text
     assert text.splitlines()[-1] == (
-        "exec srun --nodes=3 --ntasks=3 --kill-on-bad-exit=1 "
-        "--output=/shared/runs/heronpy-abc/logs/executor-%t.log "
-        f"/opt/venv/bin/python -m {CONTAINER_MODULE} /shared/runs/heronpy-abc")
+        f"exec /opt/venv/bin/python -m {JOB_MODULE} /shared/runs/heronpy-abc")
+
+
+def test_containers_share_nodes_in_blocks_and_each_is_one_srun_step_on_its_node():
+    assert placement(4, ["n1", "n2"]) == ["n1", "n1", "n2", "n2"]
+    assert placement(3, ["n1", "n2", "n3"]) == ["n1", "n2", "n3"]
+    assert placement(3, ["n1"]) == ["n1"] * 3
+    assert srun_command("/runs/r", Step(1, "n2"), "/opt/venv/bin/python") == [
+        "srun", "--nodes=1", "--ntasks=1", "--nodelist=n2", "--overlap", "--kill-on-bad-exit=1",
+        "--open-mode=append", "--output=/runs/r/logs/executor-1.log",
+        "/opt/venv/bin/python", "-m", CONTAINER_MODULE, "/runs/r", "1"]
 
 
 def test_the_batch_script_spreads_containers_over_fewer_nodes_and_takes_partition_and_time():
@@ -115,7 +129,7 @@ def test_the_batch_script_spreads_containers_over_fewer_nodes_and_takes_partitio
 def test_the_batch_script_quotes_paths_for_the_shell():
     text = script(rundir="/runs/my run", pythonpath="/a b:/c")
     assert "export PYTHONPATH='/a b:/c'\n" in text
-    assert f"-m {CONTAINER_MODULE} '/runs/my run'" in text
+    assert f"-m {JOB_MODULE} '/runs/my run'" in text
     if shutil.which("bash"):
         subprocess.run(["bash", "-n"], input=text, text=True, check=True)  # valid syntax
 
@@ -291,6 +305,32 @@ def test_a_dead_master_ends_the_slurm_job_and_the_command_says_so(
     assert watcher.returncode == 1
     assert f"slurm job {job.id} ended before the topology finished: FAILED" in err
     assert_nothing_left(process_guard, job.rundir)
+
+
+def test_a_killed_container_restarts_inside_the_job_and_counts_stay_exact(
+        cluster, process_guard, rundir_parent):
+    """kill -9 of container 1's executor (its processes die with it): the job's supervisor
+    starts the container again in a new step; under EFFECTIVELY_ONCE the master rolls the
+    topology back when it registers, and every count is exact."""
+    plan = heronpy.local.with_config(
+        stateful_words.topology(EFFECTIVELY_ONCE).build(), {CAPTURE_OUTPUTS: True})
+    running, job, physical = start(SlurmScheduler(nodes=1), plan, rundir_parent)
+    with running:
+        wait_until(lambda: stateful_words.counted(running) > 2000, TIMEOUT, "words counted")
+        executor(job.rundir, 1).kill()
+        result = finish(running, physical, TIMEOUT)
+    counts = {word: count for word, count, *_ in result.outputs("count")}
+    assert counts == stateful_words.EXPECTED
+    job_log = next(Path(job.rundir, "logs").glob("slurm-*.log")).read_text()
+    assert "container 1 on localhost exited with" in job_log
+    assert "restarting it (1/5)" in job_log
+    assert "container 1 restarted" in Path(job.rundir, "logs", "tmaster.log").read_text()
+    assert_nothing_left(process_guard, job.rundir)
+
+
+def executor(rundir: str, container: int) -> psutil.Process:
+    return next(p for p in run_processes(rundir) if p.cmdline()[-4:-2] == [
+        "heronpy.runtime.executor", rundir] and p.cmdline()[-2] == str(container))
 
 
 def test_a_failing_bolt_on_slurm_is_reported_with_its_task_and_traceback(

@@ -31,6 +31,7 @@ from helpers import (
     wait_until,
 )
 
+from heronpy import config
 from heronpy.runtime.tmaster import LOST_AFTER_SECS
 
 ENABLE = "HERONPY_SLURM_MULTINODE"
@@ -38,6 +39,7 @@ NODES = ("rh1", "rh2")
 LOGIN = ("nsenter", f"--net=/run/netns/{NODES[0]}")
 """Runs a client beside the controller: nothing is routed to the namespaces from outside."""
 WORDS = ("--containers", "2", "--config", "sentences=100000")
+MASTER_TIMEOUT = config.DEFAULTS[config.MASTER_TIMEOUT_SECS]
 SLURM_GIVES_UP_SECS = 60.0
 """How long Slurm may take to mark a silent node DOWN and end its job (SlurmdTimeout=10 s:
 ~31 s measured here)."""
@@ -195,11 +197,13 @@ def test_a_node_cut_off_briefly_is_lost_then_back_and_every_count_arrives(
     assert_nothing_left(process_guard, job.rundir)
 
 
-def test_a_node_cut_off_for_good_ends_the_job_and_its_processes_end_once_it_is_back(
+def test_a_node_cut_off_for_good_has_its_container_restarted_on_the_node_left(
         cluster, process_guard):
     """Cut off for longer than Slurm waits: the master reports the container lost within
-    seconds, Slurm marks the node DOWN and ends the job (NODE_FAIL), which the command reports;
-    the cut node's processes run on until its link is back, when its slurmd ends them."""
+    seconds; the cut node's executor stops by itself once the master has been silent for
+    heronpy.master.timeout.secs; Slurm marks the node DOWN and fails its step, and the job
+    (--no-kill) goes on: its supervisor starts the container again on rh1, which rejoins. When
+    the link is back, nothing of the job is left on rh2."""
     watcher, job = start_endless(via=LOGIN, cluster_args=())
     try:
         assert executors(job.rundir) == {0: ("rh1", "10.200.0.1"), 1: ("rh2", "10.200.0.2")}
@@ -209,23 +213,37 @@ def test_a_node_cut_off_for_good_ends_the_job_and_its_processes_end_once_it_is_b
                        LOST_AFTER_SECS + 5, "the master to report container 1 lost")
             status = in_login(*heronpy_cli(), "status", "endless")
             assert "2/2 containers running, lost: [1]" in status.stdout, status
-            _, err = watcher.communicate(timeout=SLURM_GIVES_UP_SECS)
-            assert watcher.returncode == 1
-            assert (f"slurm job {job.id} ended before the topology finished: NODE_FAIL; "
-                    "container 1 was lost" in err), err
-            assert "container 1 lost: its stream manager is silent" in err  # said at once
-            assert scontrol_state(job.id, via=LOGIN) == "NODE_FAIL"
+            wait_until(lambda: "rh2" not in namespaces_of(job.rundir), MASTER_TIMEOUT + 10,
+                       "the cut node's executor to stop itself")
+            wait_until(lambda: executors(job.rundir).get(1, (None,))[0] == "rh1",
+                       SLURM_GIVES_UP_SECS, "container 1 to start again on rh1", interval=0.5)
+            wait_until(lambda: "container 1 is back" in master_log(job.rundir), 30,
+                       "the master to hear container 1 again")
             assert node_states()["rh2"] == "down*"  # DOWN, not responding
-            wait_until(lambda: namespaces_of(job.rundir) == {"rh2"}, 30,
-                       "the processes on rh1 to end")  # those on rh2 are out of reach
+            assert watcher.poll() is None  # the topology goes on
+            assert scontrol_state(job.id, via=LOGIN) == "RUNNING"
+            status = wait_until(lambda: (out := in_login(*heronpy_cli(), "status", "endless")
+                                         .stdout) and "2/2 containers running\n" in out and out,
+                                30, "both containers to run, none lost")
+            assert int(spout_rate(status).replace(",", "")) > 0  # emitting again
         finally:
             cut("rh2", up=True)
-        wait_until(lambda: not namespaces_of(job.rundir), SLURM_GIVES_UP_SECS,
-                   "the cut node's processes to end", interval=0.5)
         wait_until(lambda: node_states()["rh2"] == "idle", SLURM_GIVES_UP_SECS,
                    "rh2 to return to service", interval=0.5)
         wait_until(lambda: not job_steps("rh2"), SLURM_GIVES_UP_SECS,
                    "rh2 to end the job's step", interval=0.5)
+        killed = in_login(*heronpy_cli(), "kill", "endless")
+        assert killed.returncode == 0, killed.stderr
+        _, err = watcher.communicate(timeout=SLURM_TIMEOUT)
+        assert "container 1 lost: its stream manager is silent" in err
+        assert "container 1 is back" in err
     finally:
         stop(watcher)
+    job_log = next(Path(job.rundir, "logs").glob("slurm-*.log")).read_text()
+    assert "container 1 moves to rh1: its node is down" in job_log
     assert_nothing_left(process_guard, job.rundir)
+
+
+def spout_rate(status: str) -> str:
+    """The TUPLES/S column of the spout's row of ``heronpy status``."""
+    return next(line.split() for line in status.splitlines() if line.startswith("numbers"))[5]

@@ -2,91 +2,14 @@
 split again by key, so word counts stay exact across 2 -> 4 -> 3 tasks, in every reliability
 mode. What cannot be rescaled is refused before anything stops."""
 
-import collections
-import time
-
 import pytest
 from helpers import wait_until
+from stateful_words import EXPECTED, counted, topology
 
 import heronpy.api.api_constants as constants
 import heronpy.local
-from heronpy.api.bolt.bolt import Bolt
-from heronpy.api.spout.spout import Spout
-from heronpy.api.state.stateful_component import StatefulComponent
-from heronpy.api.stream import Grouping
-from heronpy.api.topology import TopologyBuilder
 from heronpy.instance.routing import fields_index
 from heronpy.topology.logical import InvalidTopologyError
-
-WORDS = [f"w{i * 7 % 300}" for i in range(24000)]
-EXPECTED = collections.Counter(WORDS)
-
-
-class WordSpout(StatefulComponent, Spout):
-    """WORDS from its saved offset, ~5000 a second."""
-
-    outputs = ["word"]
-
-    def init_state(self, stateful_state):
-        self.state = stateful_state
-
-    def initialize(self, config, context):
-        self.offset = self.state.get("offset", 0)
-
-    def next_tuple(self):
-        if self.offset >= len(WORDS):
-            raise StopIteration
-        self.emit([WORDS[self.offset]])
-        self.offset += 1
-        if self.offset % 100 == 0:
-            time.sleep(0.02)
-
-    def pre_save(self, checkpoint_id):
-        self.state.put("offset", self.offset)
-
-
-class Relay(Bolt):
-    outputs = ["word"]
-
-    def process(self, tup):
-        self.emit(tup.values)
-
-
-class Count(StatefulComponent, Bolt):
-    """Counts in its State; at the end emits each word's count with its task index and the
-    number of count tasks."""
-
-    outputs = ["word", "count", "index", "tasks"]
-
-    def init_state(self, stateful_state):
-        self.state = stateful_state
-
-    def initialize(self, config, context):
-        self.index = context.get_task_index()
-        self.tasks = len(context.get_component_tasks("count"))
-
-    def process(self, tup):
-        word = tup.values[0]
-        self.state.put(word, self.state.get(word, 0) + 1)
-
-    def end_of_stream(self):
-        for word, count in self.state.items():
-            self.emit([word, count, self.index, self.tasks])
-
-
-def topology(mode: str) -> TopologyBuilder:
-    builder = TopologyBuilder("rescaled")
-    words = builder.add_spout("words", WordSpout, par=1)
-    relay = builder.add_bolt("relay", Relay, par=2, inputs={words: Grouping.SHUFFLE})
-    builder.add_bolt("count", Count, par=2, inputs={relay: Grouping.fields("word")})
-    builder.set_config({"topology.stmgrs": 2, constants.TOPOLOGY_RELIABILITY_MODE: mode,
-                        constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS: 0.5})
-    return builder
-
-
-def counted(run) -> int:
-    return sum(t.get("executed", 0) for t in run.status()["tasks"].values()
-               if t["component"] == "count")
 
 
 def component_tasks(run, component: str) -> list[int]:

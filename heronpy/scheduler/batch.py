@@ -1,9 +1,11 @@
 """The batch script of a topology's Slurm job (pure text, so it can be read and tested).
 
-The job holds ``nodes`` nodes and one Slurm task per container; a single ``srun`` step starts
-``heronpy.scheduler.slurm_container`` once per container, which finds its index in
-``SLURM_PROCID``. The script names the Python and the ``PYTHONPATH`` of the submitter, so the
-job runs the same code (both must be visible on every node).
+The job holds ``nodes`` nodes and one Slurm task per container; the script runs
+``heronpy.scheduler.slurm_job``, which starts each container (``slurm_container``) as an
+``srun`` step and restarts those that fail. ``--no-kill``: a lost node does not end the job,
+whose containers move to the nodes it has left. The script names the Python and the
+``PYTHONPATH`` of the submitter, so the job runs the same code (both must be visible on every
+node).
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ import re
 import shlex
 
 CONTAINER_MODULE = "heronpy.scheduler.slurm_container"
+JOB_MODULE = "heronpy.scheduler.slurm_job"
 
 
-def container_command(python: str, rundir: str, container: int | None = None) -> list[str]:
-    """The command line of one container of a cluster job, Slurm's or Mesos's; without
-    ``container``, its index is the Slurm task's rank."""
-    index = [] if container is None else [str(container)]
-    return [python, "-m", CONTAINER_MODULE, rundir, *index]
+def container_command(python: str, rundir: str, container: int) -> list[str]:
+    """The command line of one container of a cluster job, Slurm's or Mesos's."""
+    return [python, "-m", CONTAINER_MODULE, rundir, str(container)]
 
 
 def job_name(topology: str) -> str:
@@ -38,8 +39,6 @@ def batch_script(rundir: str, topology: str, containers: int, nodes: int, *, pyt
         "partition": partition,
         "time": time_limit,
     }
-    srun = ["srun", f"--nodes={nodes}", f"--ntasks={containers}", "--kill-on-bad-exit=1",
-            f"--output={rundir}/logs/executor-%t.log", *container_command(python, rundir)]
     return "\n".join([
         "#!/bin/bash",
         f"# heronpy topology '{topology}': {containers} container(s) on {nodes} node(s);",
@@ -47,8 +46,9 @@ def batch_script(rundir: str, topology: str, containers: int, nodes: int, *, pyt
         *(f"#SBATCH --{key}={shlex.quote(str(value))}"
           for key, value in options.items() if value is not None),
         "#SBATCH --no-requeue",
+        "#SBATCH --no-kill",
         f"export PYTHONPATH={shlex.quote(pythonpath)}",
         "export PYTHONUNBUFFERED=1",
-        "exec " + shlex.join(srun),
+        "exec " + shlex.join([python, "-m", JOB_MODULE, rundir]),
         "",
     ])

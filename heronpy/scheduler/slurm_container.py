@@ -1,12 +1,10 @@
-"""``python -m heronpy.scheduler.slurm_container RUNDIR [INDEX]``: one container of a job.
+"""``python -m heronpy.scheduler.slurm_container RUNDIR INDEX``: container INDEX of a job.
 
-``srun`` runs it once per container, and the container index is the Slurm task's rank
-(``SLURM_PROCID``); each Mesos task runs it with its container's ``INDEX``. Every process
-advertises this node's address on its route to the master.
-Container 0 runs the topology master beside its executor and exits when both have, or as soon
-as either fails (stopping the other): a failed container makes ``srun`` end the job
-(``--kill-on-bad-exit``), which the client watching the job sees. Any other container's
-executor replaces this process, so Slurm (or Mesos) signals and accounts for it directly.
+A Slurm step (``slurm_job``) or a Mesos task runs it. Every process advertises this node's
+address on its route to the master. Container 0 runs the topology master beside its executor
+and exits when both have, or as soon as either fails (stopping the other), which ends the
+job. Any other container's executor replaces this process, so Slurm (or Mesos) signals and
+accounts for it directly.
 """
 
 from __future__ import annotations
@@ -25,9 +23,8 @@ _POLL_SECS = 0.2
 
 
 def main(argv: list[str]) -> int:
-    path, *index = argv
+    path, container = argv
     rundir = RunDir(path)
-    container = index[0] if index else os.environ["SLURM_PROCID"]
     executor = [sys.executable, "-m", "heronpy.runtime.executor", path, container]
     if container != "0":
         start_timeout = config.number(rundir.layout()["config"], config.START_TIMEOUT_SECS)
