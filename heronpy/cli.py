@@ -1,5 +1,5 @@
-"""The ``heronpy`` command: submit, list, kill, deactivate, activate, update, status and explain
-topologies; fabric-info for the libfabric providers of this machine."""
+"""The ``heronpy`` command: submit, list, kill, deactivate, activate, restart, update, status and
+explain topologies; fabric-info for the libfabric providers of this machine."""
 
 from __future__ import annotations
 
@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
                        ("status", "containers, tasks and per-component throughput")):
         command = commands.add_parser(name, help=text)
         command.add_argument("topology", help="its name or job id (as `heronpy list` shows them)")
+    restart = commands.add_parser(
+        "restart", help="restart a running topology's processes, as if they had died")
+    restart.add_argument("topology", help="its name or job id (as `heronpy list` shows them)")
+    restart.add_argument("--container", type=int, help="only this container's (default: all)")
     update = commands.add_parser(
         "update", help="rescale a running topology; its state is kept (see docs/lifecycle.md)")
     update.add_argument("topology", help="its name or job id (as `heronpy list` shows them)")
@@ -117,16 +121,19 @@ def main(argv: list[str] | None = None) -> int:
             return _kill(args.topology)
         if args.command in ("deactivate", "activate", "status"):
             return _lifecycle(args.command, args.topology)
+        if args.command == "restart":
+            return _restart(args.topology, args.container)
         if args.command == "update":
             return _update(args.topology, dict(args.component_parallelism))
         if args.command == "fabric-info":
             return _fabric_info()
-    except (LookupError, SchedulerError, OSError, TimeoutError, UpdateFailed) as err:
-        print(f"heronpy: {err}", file=sys.stderr)
-        return 1
-    except InvalidTopologyError as err:
+    except InvalidTopologyError as err:  # before ValueError, which it is
         print(f"heronpy: {err}", file=sys.stderr)
         return 2
+    except (LookupError, SchedulerError, OSError, TimeoutError, UpdateFailed,
+            ValueError) as err:
+        print(f"heronpy: {err}", file=sys.stderr)
+        return 1
     overrides = dict(args.config)
     if args.containers is not None:
         overrides[api_constants.TOPOLOGY_STMGRS] = args.containers
@@ -272,6 +279,18 @@ def _kill(key: str) -> int:
     RunningTopology(RunDir(job.rundir), JobProcesses(scheduler, job)).stop()
     print(f"heronpy: killed topology '{job.name}' ({job.scheduler} job {job.id})",
           file=sys.stderr)
+    return 0
+
+
+def _restart(key: str, container: int | None) -> int:
+    job = _find(key)
+    topology = RunningTopology(RunDir(job.rundir), JobProcesses(SCHEDULERS[job.scheduler](), job))
+    try:
+        topology.restart(container)
+    finally:
+        topology.close()
+    what = "every container" if container is None else f"container {container}"
+    print(f"heronpy: restarting {what} of topology '{job.name}'", file=sys.stderr)
     return 0
 
 

@@ -36,8 +36,8 @@ def run(topology, config: dict | None = None, timeout: float | None = 60.0) -> R
 
 class LocalRun:
     """A topology running in the background: ``deactivate()``, ``activate()``, ``status()``,
-    ``update(parallelism)``, then ``result(timeout)`` once it ends; use as a context manager,
-    which stops it."""
+    ``restart(container)``, ``update(parallelism)``, then ``result(timeout)`` once it ends;
+    use as a context manager, which stops it."""
 
     def __init__(self, topology, config: dict | None = None):
         plan = with_config(to_plan(topology), {CAPTURE_OUTPUTS: True, **(config or {})})
@@ -45,6 +45,7 @@ class LocalRun:
         self.deactivate = self._running.deactivate
         self.activate = self._running.activate
         self.status = self._running.status
+        self.restart = self._running.restart
         self._finished = False
 
     def update(self, parallelism: dict[str, int], timeout: float = 120.0) -> None:

@@ -7,9 +7,11 @@ import subprocess
 import time
 
 import psutil
+import stateful_words
 from helpers import TOPOLOGIES, heronpy_cli, subprocess_env, wait_until
 
 import heronpy.local
+from heronpy.api import api_constants
 from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
@@ -86,6 +88,41 @@ def test_deactivate_stops_emission_and_activate_resumes_it():
     assert any(at < deactivated for at in times) and any(at > activated for at in times)
 
 
+def test_restart_of_one_container_starts_its_processes_again_and_the_topology_goes_on():
+    with heronpy.local.start(topology()) as run:
+        wait_until(lambda: emitted(run) > 500, 30, "the spouts to emit")
+        before = {c: proc.pid for c, proc in stream_managers().items()}
+        run.restart(1)
+        after = wait_until(lambda: (now := stream_managers()) and now.get(1) and now[1].pid
+                           != before[1] and now, 30, "container 1's stream manager to restart")
+        assert after[0].pid == before[0]  # container 0 goes on
+        assert "--restarted" in after[1].cmdline()
+        wait_until(lambda: run.status()["registered"] == [0, 1], 30, "both containers to run")
+        result = run.result(timeout=60)
+    # the restarted spout starts over (no state outside EFFECTIVELY_ONCE), the other goes on
+    assert {seq for seq, _ in result.outputs("sink")} == set(range(TUPLES))
+
+
+def test_a_restart_under_effectively_once_rolls_back_and_every_count_is_exact():
+    mode = api_constants.TopologyReliabilityMode.EFFECTIVELY_ONCE
+    with heronpy.local.start(stateful_words.topology(mode)) as run:
+        wait_until(lambda: stateful_words.counted(run) > 2000, 30, "words to be counted")
+        run.restart(1)
+        result = run.result(timeout=90)
+    assert {w: c for w, c, *_ in result.outputs("count")} == stateful_words.EXPECTED
+
+
+def stream_managers() -> dict[int, psutil.Process]:
+    """This test's stream manager processes, by container."""
+    found = {}
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            cmdline = proc.cmdline()
+            if "heronpy.stmgr" in cmdline:
+                found[int(cmdline[cmdline.index("heronpy.stmgr") + 1])] = proc
+    return found
+
+
 def cli_run(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([*heronpy_cli(), *args], env=env, capture_output=True, text=True,
                           timeout=60)
@@ -105,7 +142,8 @@ def detached_processes() -> list[psutil.Process]:
     return found
 
 
-def test_a_detached_topology_is_paused_resumed_rescaled_and_killed_from_the_cli(rundir_parent):
+def test_a_detached_topology_is_managed_from_the_cli(rundir_parent):
+    """status, deactivate, activate, update, restart and kill of a `--detach` run."""
     # a home of its own (for `heronpy list`), short enough for the run's ipc socket paths
     env = {**subprocess_env(), "HOME": rundir_parent}
     try:
@@ -137,6 +175,11 @@ def test_a_detached_topology_is_paused_resumed_rescaled_and_killed_from_the_cli(
         assert drop[1] == "3"  # tasks
         refused = cli_run("update", "endless", "--component-parallelism", "dropp:3", env=env)
         assert refused.returncode == 2 and "no component 'dropp'" in refused.stderr
+        restarted = cli_run("restart", "endless", "--container", "1", env=env)
+        assert restarted.returncode == 0, restarted.stderr
+        assert "restarting container 1 of topology 'endless'" in restarted.stderr
+        refused = cli_run("restart", "endless", "--container", "2", env=env)
+        assert refused.returncode == 1 and "containers 0 to 1, not 2" in refused.stderr
     finally:
         killed = cli_run("kill", "endless", env=env)
     assert killed.returncode == 0, killed.stderr

@@ -153,6 +153,8 @@ class Executor:
                         self._roll_back(message["checkpoint"])
                     elif message["type"] == "update":
                         self._update(message["checkpoint"])
+                    elif message["type"] == "restart":
+                        self._restart()
                 now = monotonic()
                 if now - heard > self._master_timeout:
                     raise MasterSilent(f"container {self.container}: no word from the topology "
@@ -204,6 +206,14 @@ class Executor:
             child.given_up = False
             child.restart_at = None
             child.start()
+
+    def _restart(self) -> None:
+        """``heronpy restart``: every process of the container starts again, as after a
+        crash."""
+        self._stop_children(grace=_ROLLBACK_GRACE_SECS)
+        for child in self._children.values():
+            child.restart_at = None
+            child.start(restarted=True)
 
     def _update(self, checkpoint: int) -> None:
         """The topology was rescaled: the container's processes start again under the new

@@ -137,6 +137,15 @@ class RunningTopology:
         """Spouts emit again (``activate`` is called on each)."""
         self.request({"type": "activate"}, "activated")
 
+    def restart(self, container: int | None = None) -> None:
+        """Restarts the processes of ``container`` (None: of every container), as if they had
+        died: their tasks start afresh, or, under EFFECTIVELY_ONCE, the whole topology rolls
+        back to its last checkpoint."""
+        if container is not None and not 0 <= container < self._layout["containers"]:
+            raise ValueError(f"topology '{self._layout['name']}' has containers 0 to "
+                             f"{self._layout['containers'] - 1}, not {container}")
+        self.request({"type": "restart", "container": container}, "restarted")
+
     def update(self, parallelism: dict[str, int], timeout: float = _UPDATE_SECS) -> PhysicalPlan:
         """Rescales the running topology to ``parallelism`` (component -> tasks); returns the
         new plan once every container runs it.

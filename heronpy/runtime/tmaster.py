@@ -5,8 +5,9 @@ data endpoints; once all have, each gets the full endpoint map ("plan"). Tasks r
 and "error" through their stream manager, executors report processes that exit; clients
 (the launcher, the CLI) "watch" to receive these events and send "kill" to stop the topology,
 "deactivate" / "activate" to pause and resume its spouts, and "status" for its containers and
-the counts its tasks report every second, and "update" to rescale it: the spouts stop, a
-savepoint is taken, and every container starts again under the staged plan from it.
+the counts its tasks report every second, "restart" to restart one container's processes (or
+every container's), and "update" to rescale it: the spouts stop, a savepoint is taken, and
+every container starts again under the staged plan from it.
 """
 
 from __future__ import annotations
@@ -154,6 +155,9 @@ class TopologyMaster:
             self._send(peer, {"type": f"{kind}d"})
         elif kind == "update":
             self._begin_update(peer, message["staged"])
+        elif kind == "restart":
+            self._restart(message["container"])
+            self._send(peer, {"type": "restarted"})
         elif kind == "status":
             self._send(peer, self._status())
         elif kind == "watch":
@@ -179,6 +183,18 @@ class TopologyMaster:
         return {"type": "status", "active": self._active, "containers": self._containers,
                 "registered": sorted(self._stmgrs), "lost": sorted(self._lost),
                 "congested": sorted(self._congested), "tasks": tasks}
+
+    def _restart(self, container: int | None) -> None:
+        """As if the processes of ``container`` (None: of every container) had died: their
+        executors start them again; under EFFECTIVELY_ONCE everything rolls back."""
+        what = "every container" if container is None else f"container {container}"
+        if self._coordinator.periodic:
+            self._roll_back({"what": f"restart of {what} requested"})
+            return
+        log.warning("restarting %s, as requested", what)
+        for peer in self._executors:
+            if container is None or peer == f"executor-{container}".encode():
+                self._send(peer, {"type": "restart"})
 
     def _set_active(self, active: bool) -> None:
         self._active = active
