@@ -1,6 +1,6 @@
-"""A stateful word count for tests that restart or rescale a running topology: a spout that
-keeps its offset in its State, a relay, and a count bolt keyed by word that emits its counts at
-the end, with its task index and the number of count tasks."""
+"""A stateful word count for tests that kill, restart or rescale a running topology: a spout
+that keeps its offset in its State, a relay, and a count bolt keyed by word that emits its
+counts at the end, with its task index and the number of count tasks."""
 
 import collections
 import time
@@ -40,9 +40,18 @@ class WordSpout(StatefulComponent, Spout):
 
 
 class Relay(Bolt):
+    """Passes words on; its first task takes ``relay.slow.secs`` a word, so that barriers
+    reach a count task from the two relays far apart (without alignment, a checkpoint would
+    catch tuples from after it)."""
+
     outputs = ["word"]
 
+    def initialize(self, config, context):
+        self.delay = config.get("relay.slow.secs", 0) if context.get_task_index() == 0 else 0
+
     def process(self, tup):
+        if self.delay:
+            time.sleep(self.delay)
         self.emit(tup.values)
 
 
@@ -68,13 +77,13 @@ class Count(StatefulComponent, Bolt):
             self.emit([word, count, self.index, self.tasks])
 
 
-def topology(mode: str) -> TopologyBuilder:
+def topology(mode: str, **config) -> TopologyBuilder:
     builder = TopologyBuilder("stateful_words")
     words = builder.add_spout("words", WordSpout, par=1)
     relay = builder.add_bolt("relay", Relay, par=2, inputs={words: Grouping.SHUFFLE})
     builder.add_bolt("count", Count, par=2, inputs={relay: Grouping.fields("word")})
     builder.set_config({"topology.stmgrs": 2, constants.TOPOLOGY_RELIABILITY_MODE: mode,
-                        constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS: 0.5})
+                        constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS: 0.5, **config})
     return builder
 
 

@@ -2,7 +2,6 @@
 rolls the whole topology back to the last complete checkpoint, and the final counts are
 exact: nothing lost, nothing counted twice."""
 
-import collections
 import os
 import random
 import signal
@@ -10,83 +9,25 @@ import threading
 import time
 
 import pytest
+import stateful_words
 from helpers import child_running, wait_until
 
 import heronpy.api.api_constants as constants
 import heronpy.local
-from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.state.stateful_component import StatefulComponent
 from heronpy.api.stream import Grouping
 from heronpy.api.topology import TopologyBuilder
 from heronpy.windows import Count, WindowedBolt
 
-WORDS = [f"w{i % 50}" for i in range(4000)]
-EXPECTED = collections.Counter(WORDS)
-
-
-class ReplayableSpout(StatefulComponent, Spout):
-    """Emits WORDS from its saved offset, paced (~3 s in all)."""
-
-    outputs = ["word"]
-
-    def init_state(self, stateful_state):
-        self.state = stateful_state
-
-    def initialize(self, config, context):
-        self.offset = self.state.get("offset", 0)
-
-    def next_tuple(self):
-        if self.offset >= len(WORDS):
-            raise StopIteration
-        self.emit([WORDS[self.offset]])
-        self.offset += 1
-        if self.offset % 100 == 0:
-            time.sleep(0.05)
-
-    def pre_save(self, checkpoint_id):
-        self.state.put("offset", self.offset)
-
-
-class Relay(Bolt):
-    """Passes words on; its first task is slow, so barriers reach a count task from its two
-    relays far apart: without alignment a checkpoint would catch tuples from after it."""
-
-    outputs = ["word"]
-
-    def initialize(self, config, context):
-        self.slow = context.get_task_index() == 0
-
-    def process(self, tup):
-        if self.slow:
-            time.sleep(0.002)
-        self.emit([tup.values[0]])
-
-
-class StatefulCount(StatefulComponent, Bolt):
-    outputs = ["word", "count"]
-
-    def init_state(self, stateful_state):
-        self.state = stateful_state
-
-    def process(self, tup):
-        word = tup.values[0]
-        self.state.put(word, self.state.get(word, 0) + 1)
-
-    def end_of_stream(self):
-        for word, count in self.state.items():
-            self.emit([word, count])
-
 
 def _topology() -> TopologyBuilder:
-    builder = TopologyBuilder("exactly")
-    spout = builder.add_spout("words", ReplayableSpout, par=1)
-    relay = builder.add_bolt("relay", Relay, par=2, inputs={spout: Grouping.SHUFFLE})
-    builder.add_bolt("count", StatefulCount, par=2, inputs={relay: Grouping.fields("word")})
-    builder.set_config({
-        constants.TOPOLOGY_RELIABILITY_MODE: constants.TopologyReliabilityMode.EFFECTIVELY_ONCE,
-        constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS: 0.3, "topology.stmgrs": 2})
-    return builder
+    return stateful_words.topology(constants.TopologyReliabilityMode.EFFECTIVELY_ONCE, **{
+        constants.TOPOLOGY_STATEFUL_CHECKPOINT_INTERVAL_SECONDS: 0.3, "relay.slow.secs": 0.0002})
+
+
+def _counts(result) -> dict[str, int]:
+    return {word: count for word, count, *_ in result.outputs("count")}
 
 
 def _kill_at_random(pattern: str, seed: int, killed: list) -> None:
@@ -104,7 +45,7 @@ def _kill_at_random(pattern: str, seed: int, killed: list) -> None:
 
 def test_counts_are_exact_without_failures():
     result = heronpy.local.run(_topology(), timeout=60)
-    assert collections.Counter(dict(result.outputs("count"))) == EXPECTED
+    assert _counts(result) == stateful_words.EXPECTED
 
 
 @pytest.mark.parametrize(("pattern", "seed"), [
@@ -121,10 +62,10 @@ def test_a_kill_rolls_back_and_counts_stay_exact(pattern, seed):
     result = heronpy.local.run(_topology(), timeout=120)
     killer.join(5)
     assert killed, "nothing was killed"
-    assert collections.Counter(dict(result.outputs("count"))) == EXPECTED
+    assert _counts(result) == stateful_words.EXPECTED
     # every process restarted from a checkpoint, not from scratch: the spout's last
     # incarnation resumed from a saved offset
-    assert 0 < result.metrics["words"]["emitted"] < len(WORDS)
+    assert 0 < result.metrics["words"]["emitted"] < len(stateful_words.WORDS)
 
 
 class NumberSource(StatefulComponent, Spout):
