@@ -1,4 +1,5 @@
-"""Process hygiene shared by every heronpy process: die with the parent, log to stderr."""
+"""Process hygiene shared by every heronpy process: die with the parent, log to stderr, stop
+children with a grace period."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import ctypes
 import logging
 import os
 import signal
+import subprocess
 import sys
+from collections.abc import Iterable
+from time import monotonic
 
 _PR_SET_PDEATHSIG = 1
 
@@ -21,6 +25,21 @@ def die_with_parent() -> None:
         return
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def terminate(processes: Iterable[subprocess.Popen], grace: float) -> None:
+    """SIGTERMs the processes still running, gives them ``grace`` seconds to exit, then
+    SIGKILLs what is left (at once when ``grace`` is 0); returns once all are gone."""
+    alive = [proc for proc in processes if proc.poll() is None]
+    for proc in alive:
+        proc.send_signal(signal.SIGTERM if grace else signal.SIGKILL)
+    deadline = monotonic() + grace
+    for proc in alive:
+        try:
+            proc.wait(max(0.0, deadline - monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def setup_logging(name: str) -> logging.Logger:

@@ -19,7 +19,7 @@ from time import monotonic
 import msgpack
 
 from heronpy import config
-from heronpy._process import die_with_parent, setup_logging
+from heronpy._process import die_with_parent, setup_logging, terminate
 from heronpy.api import api_constants
 from heronpy.runtime.rundir import RunDir
 from heronpy.transport import peers, zeromq
@@ -224,17 +224,7 @@ class Executor:
             child.start()
 
     def _stop_children(self, grace: float = _TERM_GRACE_SECS) -> None:
-        alive = [c.process for c in self._children.values()
-                 if c.process is not None and c.process.poll() is None]
-        for proc in alive:
-            proc.send_signal(signal.SIGTERM if grace else signal.SIGKILL)
-        deadline = monotonic() + grace
-        for proc in alive:
-            try:
-                proc.wait(max(0.0, deadline - monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate((c.process for c in self._children.values() if c.process is not None), grace)
 
     def _send(self, message: dict) -> None:
         self._tmaster.send(msgpack.packb(message))

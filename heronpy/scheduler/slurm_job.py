@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from time import monotonic
 
 from heronpy import config
-from heronpy._process import setup_logging
+from heronpy._process import setup_logging, terminate
 from heronpy.runtime.rundir import RunDir
 from heronpy.scheduler.batch import container_command
 
@@ -165,16 +165,8 @@ class Supervisor:
                                         stdin=subprocess.DEVNULL)
 
     def _stop_all(self) -> None:
-        alive = [s.process for s in self.steps if s.process and s.process.poll() is None]
-        for process in alive:
-            process.send_signal(signal.SIGTERM)  # srun passes it on to its step's tasks
-        deadline = monotonic() + _STOP_GRACE_SECS
-        for process in alive:
-            try:
-                process.wait(max(0.0, deadline - monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        """srun passes SIGTERM on to its step's tasks."""
+        terminate((s.process for s in self.steps if s.process is not None), _STOP_GRACE_SECS)
 
 
 def main(argv: list[str]) -> int:
