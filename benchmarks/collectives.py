@@ -57,6 +57,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -576,15 +577,24 @@ def plot(table_rows: list[dict], out: Path) -> list[Path]:
 
 def measure(quick: bool = False, peers: bool = False) -> Result:
     """For the suite: p50 latency of each op and size at the largest P, per algorithm and,
-    with ``peers``, MPI's; one value per run (3 runs of a third of the rounds each, in full)."""
+    with ``peers``, MPI's, one value per run (3 runs of a third of the rounds each, in full);
+    every P, size and algorithm with throughput and the targets in the details, and the
+    plots."""
     setup = Setup.default(quick, mpi=peers)
     if not quick:
         setup.runs, setup.scale = 3, 1 / 3
     got = collect(setup)
     p = max(setup.ps)
+    table_rows = rows(got)
     result = Result("collectives", f"p50 latency of broadcast / reduce / allreduce of float64 "
-                    f"arrays, P = {p}, 2 containers (heronpy) vs mpirun -n {p} (MPI); see "
-                    "benchmarks/collectives.py")
+                    f"arrays, P = {p}, 2 containers (heronpy) vs mpirun -n {p} (MPI); every P "
+                    "below; see benchmarks/collectives.py",
+                    details="\n".join([table(setup, table_rows, got.failed),
+                                       *check_targets(table_rows)]))
+    if table_rows:
+        with tempfile.TemporaryDirectory() as folder:
+            result.images = {path.stem: path.read_bytes()
+                             for path in plot(table_rows, Path(folder))}
     for op in OPS:
         for size in setup.sizes:
             metric = f"{op} {size_name(size)} p50 ms"

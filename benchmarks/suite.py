@@ -56,6 +56,8 @@ class Result:
     benchmark: str
     description: str  # the workload, in a sentence
     figures: list[Figure] = field(default_factory=list)
+    details: str = ""  # a benchmark's own full table, printed under the figures
+    images: dict[str, bytes] = field(default_factory=dict)  # its own PNG plots, by name
 
     def add(self, system: str, metric: str, value: float, higher_is_better: bool = True) -> None:
         """Appends one run's ``value`` to the figure (system, metric), made on first use."""
@@ -150,7 +152,7 @@ def run(names: list[str], quick: bool, peers: bool, out: Path) -> Path:
     info = {**machine(), "load_average_1min": load}
     (out / f"{stem}.json").write_text(json.dumps(
         {"machine": info, "quick": quick, "peers": peers,
-         "results": [asdict(r) for r in results]}, indent=1))
+         "results": [{**asdict(r), "images": list(r.images)} for r in results]}, indent=1))
     lines = [f"# heronpy benchmark report, {stem}", "",
              f"{info['cpus']} CPUs, {info['processor']}, {info['platform']}, Python "
              f"{info['python']}; {'quick' if quick else 'full'} run"
@@ -162,6 +164,12 @@ def run(names: list[str], quick: bool, peers: bool, out: Path) -> Path:
         image = out / f"{stem}-{result.benchmark}.png"
         if plot(result, image):
             lines += [f"![{result.benchmark}]({image.name})", ""]
+        if result.details:
+            lines += ["```", result.details, "```", ""]
+        for name, png in result.images.items():
+            own = out / f"{stem}-{result.benchmark}-{name}.png"
+            own.write_bytes(png)
+            lines += [f"![{result.benchmark}: {name}]({own.name})", ""]
     report = out / f"{stem}.md"
     report.write_text("\n".join(lines))
     return report
