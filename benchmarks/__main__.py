@@ -2,6 +2,7 @@
 (see ``benchmarks/suite.py``); each benchmark also runs alone: ``python -m benchmarks.NAME``."""
 
 import argparse
+import sys
 from pathlib import Path
 
 from benchmarks import suite
@@ -22,9 +23,11 @@ def main() -> None:
     unknown = sorted(set(names) - set(suite.BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmarks {unknown}; choose from {list(suite.BENCHMARKS)}")
-    report = suite.run(names, args.quick, args.peers, args.out)
+    report, failed = suite.run(names, args.quick, args.peers, args.out)
     print(report.read_text())
     print(f"\nwritten: {report} (and .json, .png beside it)")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)} (see the report)")
 
 
 if __name__ == "__main__":

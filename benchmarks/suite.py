@@ -20,6 +20,7 @@ import socket
 import statistics
 import sys
 import textwrap
+import traceback
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -58,6 +59,7 @@ class Result:
     figures: list[Figure] = field(default_factory=list)
     details: str = ""  # a benchmark's own full table, printed under the figures
     images: dict[str, bytes] = field(default_factory=dict)  # its own PNG plots, by name
+    failed: bool = False  # it raised: ``details`` has the traceback
 
     def add(self, system: str, metric: str, value: float, higher_is_better: bool = True) -> None:
         """Appends one run's ``value`` to the figure (system, metric), made on first use."""
@@ -110,7 +112,10 @@ def _cpus() -> int:
 
 
 def plot(result: Result, path: Path) -> bool:
-    """A bar chart of each metric's medians (min-max whiskers); False without matplotlib."""
+    """A bar chart of each metric's medians (min-max whiskers); False without matplotlib or
+    figures."""
+    if not result.figures:
+        return False
     try:
         import matplotlib
 
@@ -138,16 +143,22 @@ def plot(result: Result, path: Path) -> bool:
     return True
 
 
-def run(names: list[str], quick: bool, peers: bool, out: Path) -> Path:
+def run(names: list[str], quick: bool, peers: bool, out: Path) -> tuple[Path, list[str]]:
     """Runs the benchmarks ``names``; writes ``out/<date>-<host>.json`` and ``.md`` (and a
-    PNG per benchmark); returns the Markdown report's path."""
+    PNG per benchmark); returns the Markdown report's path and the benchmarks that failed
+    (reported too: the others still run)."""
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{datetime.date.today().isoformat()}-{socket.gethostname()}"
     results, load = [], {"before": os.getloadavg()[0]}
     for name in names:
         module = importlib.import_module(BENCHMARKS[name])
         print(f"== {name}", file=sys.stderr, flush=True)
-        results.append(module.measure(quick=quick, peers=peers))
+        try:
+            results.append(module.measure(quick=quick, peers=peers))
+        except Exception as err:  # reported, and the other benchmarks still run
+            traceback.print_exc()
+            results.append(Result(name, f"FAILED: {err}", details=traceback.format_exc(),
+                                  failed=True))
     load["after"] = os.getloadavg()[0]
     info = {**machine(), "load_average_1min": load}
     (out / f"{stem}.json").write_text(json.dumps(
@@ -172,4 +183,4 @@ def run(names: list[str], quick: bool, peers: bool, out: Path) -> Path:
             lines += [f"![{result.benchmark}: {name}]({own.name})", ""]
     report = out / f"{stem}.md"
     report.write_text("\n".join(lines))
-    return report
+    return report, [r.benchmark for r in results if r.failed]
