@@ -533,8 +533,12 @@ def check_targets(table_rows: list[dict]) -> list[str]:
 
 
 def plot(table_rows: list[dict], out: Path) -> list[Path]:
-    """p50 latency vs size at the largest P, and vs P at 32K (or the nearest size)."""
-    import matplotlib
+    """p50 latency vs size at the largest P, and vs P at 32K (or the nearest size); none
+    without matplotlib (the ``bench`` extra)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return []
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
