@@ -196,6 +196,12 @@ def start_on_slurm(topology: Path, *args: str, via: Sequence[str] = (),
     return watcher, job
 
 
+def spout_rate(status: str) -> int:
+    """The TUPLES/S column of the ``numbers`` spout's row of ``heronpy status`` (endless.py)."""
+    row = next(line.split() for line in status.splitlines() if line.startswith("numbers"))
+    return int(row[5].replace(",", ""))
+
+
 def stop(watcher: subprocess.Popen) -> None:
     """Ends the submitting command if a test failed before it ended (its job ends with it)."""
     if watcher.poll() is None:
