@@ -210,9 +210,10 @@ def _is_data(frames: list) -> bool:
 
 
 def _check(frames: list, to: int, seq: int, data: bytes) -> None:
-    """Raises unless ``frames`` is the data frame ``seq`` for task ``to``, byte for byte."""
+    """Raises unless ``frames`` is the data frame ``seq`` for task ``to``, byte for byte
+    (compared as bytes: a memoryview compares item by item, ~270 µs for 64 KiB here)."""
     _, _, _, source, dest, _, got_seq = HEADER.unpack(frames[0].buffer)
-    if (len(frames), source, dest, got_seq) != (2, SENDER, to, seq) or frames[1].buffer != data:
+    if (len(frames), source, dest, got_seq) != (2, SENDER, to, seq) or frames[1].bytes != data:
         raise RuntimeError(f"frame {seq}: got {len(frames)} parts, task {source} -> {dest}, "
                            f"sequence {got_seq}, {len(frames[1])} of {len(data)} bytes")
 
@@ -265,7 +266,7 @@ class RawZmq:
             echoed = self._recv()
             if i >= WARM_UP:
                 halves.append((time.perf_counter_ns() - started) / 2000)
-            if echoed.buffer != data:
+            if echoed.bytes != data:
                 raise RuntimeError(f"the zmq peer echoed {len(echoed)} of {size} bytes wrong")
         return halves
 
