@@ -4,8 +4,10 @@ loses nothing, with one container and across two."""
 import threading
 import time
 
+import msgpack
 import psutil
 import pytest
+import zmq
 from helpers import heronpy_processes
 
 import heronpy.local
@@ -13,6 +15,9 @@ from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping
 from heronpy.api.topology import TopologyBuilder
+from heronpy.runtime.rundir import RunDir
+from heronpy.runtime.tmaster import TopologyMaster
+from heronpy.topology.physical import PhysicalPlan
 
 RSS_BOUND = 150 * 2**20
 """Every topology process stays under this resident size (an idle task uses ~40 MiB). Without
@@ -115,3 +120,70 @@ def test_a_spout_ten_times_faster_than_its_bolt_for_30s_stays_bounded_and_loses_
 
 def test_backpressure_across_containers_with_fields_grouping():
     _run_and_check(_flood(5, containers=2, bolts=3, grouping=Grouping.fields("n")), 5, timeout=90)
+
+
+class FakeStreamManagers:
+    """Plays the stream managers of a real topology master (run in a thread): register,
+    report backpressure, be replaced by a successor (a restart) with the same name."""
+
+    def __init__(self, master: TopologyMaster):
+        self._ctx = zmq.Context()
+        self._endpoint = master.endpoint
+        self.socks: dict[int, zmq.Socket] = {}
+
+    def start(self, container: int) -> None:
+        old = self.socks.pop(container, None)
+        if old is not None:
+            old.close(linger=0)  # died: its successor takes over its name
+        sock = self.socks[container] = self._ctx.socket(zmq.DEALER)
+        sock.routing_id = f"stmgr-{container}".encode()
+        sock.connect(self._endpoint)
+        self.send(container, {"type": "register_stmgr", "container": container,
+                              "endpoint": f"tcp://127.0.0.1:{5000 + container}"})
+
+    def send(self, container: int, message: dict) -> None:
+        self.socks[container].send(msgpack.packb(message))
+
+    def next(self, container: int, kind: str) -> dict:
+        """The next message of type ``kind`` that ``container`` receives (others skipped)."""
+        deadline = time.monotonic() + 10
+        while self.socks[container].poll(max(0.0, deadline - time.monotonic()) * 1000):
+            message = msgpack.unpackb(self.socks[container].recv(), strict_map_key=False)
+            if message["type"] == kind:
+                return message
+        raise AssertionError(f"container {container} got no {kind!r} in 10 s")
+
+    def close(self) -> None:
+        self._ctx.destroy(linger=0)
+
+
+def test_a_restarted_stream_manager_ends_the_backpressure_its_predecessor_asked_for(
+        rundir_parent):
+    """A stream manager that dies congested (killed, or its node cut off) never says its queues
+    drained: its successor's registration must resume the others' spouts, or they stay paused
+    for ever (seen: an endless topology stuck after a node was cut off). A successor that joins
+    while another container is congested pauses its spouts with the others."""
+    plan = PhysicalPlan.pack(_flood(1, containers=2, bolts=2, grouping=Grouping.SHUFFLE).build())
+    master = TopologyMaster(RunDir.create(plan, parent=rundir_parent), "127.0.0.1")
+    thread = threading.Thread(target=master.run)
+    thread.start()
+    stmgrs = FakeStreamManagers(master)
+    try:
+        for container in (0, 1):
+            stmgrs.start(container)
+        stmgrs.next(0, "plan")
+        stmgrs.send(1, {"type": "backpressure", "container": 1, "on": True})
+        assert stmgrs.next(0, "backpressure")["on"] is True
+        stmgrs.start(1)  # container 1 restarted, its predecessor still congested
+        assert stmgrs.next(0, "backpressure")["on"] is False
+        assert stmgrs.next(1, "backpressure")["on"] is False
+        stmgrs.send(0, {"type": "backpressure", "container": 0, "on": True})
+        assert stmgrs.next(1, "backpressure")["on"] is True
+        stmgrs.start(1)  # again, while container 0 is congested
+        stmgrs.next(1, "plan")
+        assert stmgrs.next(1, "backpressure")["on"] is True
+    finally:
+        stmgrs.send(0, {"type": "kill"})
+        thread.join(10)
+        stmgrs.close()
+    assert not thread.is_alive()

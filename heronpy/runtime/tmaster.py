@@ -97,9 +97,12 @@ class TopologyMaster:
             restarted = len(self._stmgrs) == self._containers
             self._stmgrs[container] = message["endpoint"]
             self._heartbeats[container] = monotonic()
-            self._congested.discard(container)
+            self._backpressure(container, on=False)  # what its predecessor asked for ends
             if len(self._stmgrs) == self._containers:
                 self._to_stmgrs({"type": "plan", "endpoints": self._stmgrs})
+                if self._congested:  # the newcomer pauses its spouts with the others
+                    self._send(f"stmgr-{container}".encode(),
+                               {"type": "backpressure", "on": True})
                 self._publish({"type": "restarted", "container": container} if restarted
                               else {"type": "running"})
                 if self._update is not None and self._update.restarted:
@@ -118,11 +121,7 @@ class TopologyMaster:
             log.warning("restarting (%d): %s", message["restarts"], message["what"])
             self._publish({**message, "type": "restarting"})
         elif kind == "backpressure":
-            was_on = bool(self._congested)
-            (self._congested.add if message["on"] else self._congested.discard)(
-                message["container"])
-            if bool(self._congested) != was_on:
-                self._to_stmgrs({"type": "backpressure", "on": bool(self._congested)})
+            self._backpressure(message["container"], message["on"])
         elif kind == "register_executor":  # at start, or a container the scheduler restarted
             if peer in self._executors and self._coordinator.periodic:
                 self._roll_back({"what": f"container {message['container']} restarted"})
@@ -195,6 +194,14 @@ class TopologyMaster:
         for peer in self._executors:
             if container is None or peer == f"executor-{container}".encode():
                 self._send(peer, {"type": "restart"})
+
+    def _backpressure(self, container: int, on: bool) -> None:
+        """``container``'s queues overflow (or no longer do): every stream manager stops
+        reading its spouts while any container's do, and is told when none does."""
+        was_on = bool(self._congested)
+        (self._congested.add if on else self._congested.discard)(container)
+        if bool(self._congested) != was_on:
+            self._to_stmgrs({"type": "backpressure", "on": bool(self._congested)})
 
     def _set_active(self, active: bool) -> None:
         self._active = active
