@@ -40,6 +40,12 @@ FABRIC_PROVIDER = "heronpy.fabric.provider"
 one host), ...; unset, the environment variable HERONPY_FABRIC_PROVIDER decides.
 ``heronpy fabric-info`` lists what this machine offers."""
 
+SHM_THRESHOLD = "heronpy.shm.threshold.bytes"
+"""A frame's raw buffers (a collective's numpy arrays) of at least this many bytes in all go
+to tasks on the same host through shared memory (/dev/shm) instead of the sockets; 0: never."""
+SHM_BUDGET = "heronpy.shm.budget.bytes"
+"""The most shared memory one task holds for that; beyond it, buffers travel inline."""
+
 DEFAULTS: dict[str, object] = {
     BATCH_SIZE: 2048,
     BATCH_DELAY_MS: 5,
@@ -51,6 +57,8 @@ DEFAULTS: dict[str, object] = {
     COLLECTIVE_DEGREE: 2,
     TRANSPORT: "zmq",
     FABRIC_PROVIDER: "tcp;ofi_rxm",
+    SHM_THRESHOLD: 32 * 1024,
+    SHM_BUDGET: 64 * 1024 * 1024,
 }
 
 

@@ -2,6 +2,7 @@
 over 1 and 2 containers, with numpy arrays and scalars, built-in and custom ops, a slow
 producer and a producer that stops one round early (its last round is partial)."""
 
+import os
 import time
 
 import numpy as np
@@ -248,3 +249,56 @@ def test_spout_producers_under_backpressure_do_not_stall_a_tree():
     assert {n.host for n in graph.nodes if n.leaf is None} <= set(graph.consumers)
     result = heronpy.local.run(builder, timeout=120)
     assert result.outputs("sink") == [(PRESSURE_ROUNDS, True)]
+
+
+class BigArrays(Spout):
+    """ROUNDS rounds of a 512 KiB array per task, on a broadcast and an allreduce stream."""
+
+    outputs = [Stream(["array"], name="broadcast"), Stream(["array"], name="allreduce")]
+
+    def initialize(self, config, context):
+        self.index = context.get_task_id() - min(context.get_component_tasks("producer"))
+        self.emitted = 0
+
+    def next_tuple(self):
+        if self.emitted == ROUNDS:
+            raise StopIteration
+        array = np.arange(1 << 16, dtype=np.float64) * (self.index + 1) + self.emitted
+        self.emit([array], stream="broadcast")
+        self.emit([array], stream="allreduce")
+        self.emitted += 1
+
+
+@pytest.mark.parametrize("threshold", [32 * 1024, 0])
+def test_large_arrays_go_through_shared_memory_between_tasks_of_one_host(threshold):
+    """Above ``heronpy.shm.threshold.bytes`` arrays cross by /dev/shm segments (within and
+    across containers, all on this host); 0 turns that off. Results are the same; nothing
+    stays in /dev/shm."""
+    parallelism = 3
+    builder = TopologyBuilder("shared")
+    producer = builder.add_spout("producer", BigArrays, par=parallelism)
+    builder.add_bolt("consumer", Consumer, par=2,
+                     inputs={producer["broadcast"]: Grouping.broadcast("binary_tree"),
+                             producer["allreduce"]: Grouping.allreduce("sum", "flat")})
+    builder.set_config({"topology.stmgrs": 2, "heronpy.shm.threshold.bytes": threshold})
+    before = set(os.listdir("/dev/shm"))
+    result = heronpy.local.run(builder, timeout=120)
+    assert set(os.listdir("/dev/shm")) <= before
+    base = np.arange(1 << 16, dtype=np.float64)
+    got: dict[tuple[str, int], list] = {}
+    for stream, task, source, values in result.outputs("consumer"):
+        got.setdefault((stream, task), []).append((source, values[0]))
+    producers = result.plan.component_tasks["producer"]
+    for task in result.plan.component_tasks["consumer"]:
+        sums = [array for _, array in got[("allreduce", task)]]
+        total = sum(i + 1 for i in range(parallelism))
+        assert same(sums, [base * total + parallelism * r for r in range(ROUNDS)])
+        for index, source in enumerate(producers):
+            mine = [array for s, array in got[("broadcast", task)] if s == source]
+            assert same(mine, [base * (index + 1) + r for r in range(ROUNDS)])
+    shared = sum(m["shared_frames"] for c in result.metrics.values()
+                 for m in c["tasks"].values())
+    if threshold:
+        assert shared >= ROUNDS * parallelism  # at least every producer's allreduce leaf
+    else:
+        assert shared == 0

@@ -38,6 +38,7 @@ from heronpy.transport.frame import (
     ANCHORED,
     HEADER,
     NODE_ENDED,
+    SHARED,
     WATERMARK_VALUE,
     Kind,
     control,
@@ -45,6 +46,7 @@ from heronpy.transport.frame import (
     read_control,
     watermark,
 )
+from heronpy.transport.shm import SharedInbox, SharedOutbox
 
 _SPOUT_BURST = 64  # next_tuple calls between looks at the inbox and the clock
 _DRAIN = 64  # input frames handled before looking at the clock again
@@ -117,6 +119,13 @@ class TaskInstance:
         self._loops: set[int] = set()  # SPMD loops (own collective streams) still running
         self._delivered: dict[int, int] = {}  # loop edge -> rounds delivered here
         graphs = plan.collectives_of(task_id)
+        self._shm_out: SharedOutbox | None = None  # a collective's large arrays: see _send
+        self._shm_in = SharedInbox()
+        self._shm_threshold = int(config.number(self.config, config.SHM_THRESHOLD))
+        self._shm_tasks: frozenset[int] = frozenset()  # tasks on our host (stmgr's "hosts")
+        self.shared_frames = 0  # frames whose buffers went through shared memory
+        if graphs and self._shm_threshold:
+            self._shm_out = SharedOutbox(int(config.number(self.config, config.SHM_BUDGET)))
         if graphs:
             self.collectives = CollectiveEngine(graphs, task_id, self._send_collective,
                                                 self._deliver, self._collective_ended)
@@ -205,6 +214,9 @@ class TaskInstance:
         finally:
             if self._outputs_file is not None:
                 self._outputs_file.close()
+            if self._shm_out is not None:
+                self._shm_out.close()
+            self._shm_in.close()
             zeromq.context().destroy(linger=zeromq.LINGER_MS)
 
     def _await_start(self, timeout: float) -> list:
@@ -244,6 +256,10 @@ class TaskInstance:
                 (self.component.activate if active else self.component.deactivate)()
         elif kind == "checkpoint":  # at a spout
             self.checkpointing.checkpoint(message["id"])
+        elif kind == "hosts":
+            shared = set(message["shared_memory"])
+            self._shm_tasks = frozenset(t for t, info in self.plan.tasks.items()
+                                        if info.container in shared)
         elif (kind == "task_restarted" and self.ended
               and message["task"] in self.collector.downstream):
             self.collector.end_of_stream([message["task"]])
@@ -279,7 +295,7 @@ class TaskInstance:
 
     def _metrics(self) -> dict:
         return {"emitted": self.collector.emitted, "executed": self.executed,
-                "cpu_seconds": time.process_time(),
+                "shared_frames": self.shared_frames, "cpu_seconds": time.process_time(),
                 "execute_latency": self.execute_latency.to_dict()}
 
     def _report_metrics(self) -> None:
@@ -393,8 +409,10 @@ class TaskInstance:
             elif kind == Kind.WATERMARK and source in self._upstream:
                 (value,) = WATERMARK_VALUE.unpack(payload.buffer)
             elif kind == Kind.COLLECTIVE and self.collectives is not None:
-                node_source, *value = codec.decode_with_buffers(payload.buffer,
-                                                                [b.buffer for b in buffers])
+                raw = [b.buffer for b in buffers]
+                if flags & SHARED:
+                    raw = [self._shm_in.take(b) for b in raw]
+                node_source, *value = codec.decode_with_buffers(payload.buffer, raw)
                 if not self.collectives.accepts(stream, count, node_source):
                     raise ValueError(f"collective {stream} has no node {count} fed by "
                                      f"{node_source} here")
@@ -483,7 +501,14 @@ class TaskInstance:
                              NODE_ENDED), codec.encode([source]))
         else:
             payload, buffers = codec.encode_with_buffers([source, value])
-            self.send(header(Kind.COLLECTIVE, edge, self.task_id, task, node, round_id),
+            flags = 0
+            if (self._shm_out is not None and task in self._shm_tasks
+                    and sum(b.nbytes for b in buffers) >= self._shm_threshold):
+                descriptors = self._shm_out.put(buffers)
+                if descriptors is not None:
+                    buffers, flags = descriptors, SHARED
+                    self.shared_frames += 1
+            self.send(header(Kind.COLLECTIVE, edge, self.task_id, task, node, round_id, flags),
                       payload, *buffers)
 
     # -- plumbing ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from heronpy import config
 from heronpy._process import die_with_parent, setup_logging, terminate
 from heronpy.api import api_constants
 from heronpy.runtime.rundir import RunDir
-from heronpy.transport import peers, zeromq
+from heronpy.transport import peers, shm, zeromq
 
 _TERM_GRACE_SECS = 2.0
 _PING_SECS = 1.0
@@ -179,6 +179,7 @@ class Executor:
         code = child.process.poll() if child.process else None
         if code is None or child.given_up:
             return
+        shm.remove_segments(child.process.pid)
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         what = f"{name} {how}; last lines of {child.log}:\n{log_tail(child.log)}"
         if self._stateful:
@@ -224,7 +225,10 @@ class Executor:
             child.start()
 
     def _stop_children(self, grace: float = _TERM_GRACE_SECS) -> None:
-        terminate((c.process for c in self._children.values() if c.process is not None), grace)
+        processes = [c.process for c in self._children.values() if c.process is not None]
+        terminate(processes, grace)
+        for process in processes:
+            shm.remove_segments(process.pid)
 
     def _send(self, message: dict) -> None:
         self._tmaster.send(msgpack.packb(message))

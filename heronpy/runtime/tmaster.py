@@ -1,13 +1,13 @@
 """The topology master: registration, the physical plan's endpoints, completion and failures.
 
 Peers talk to it over one ROUTER socket with msgpack dicts. Stream managers register their
-data endpoints; once all have, each gets the full endpoint map ("plan"). Tasks report "done"
-and "error" through their stream manager, executors report processes that exit; clients
-(the launcher, the CLI) "watch" to receive these events and send "kill" to stop the topology,
-"deactivate" / "activate" to pause and resume its spouts, and "status" for its containers and
-the counts its tasks report every second, "restart" to restart one container's processes (or
-every container's), and "update" to rescale it: the spouts stop, a savepoint is taken, and
-every container starts again under the staged plan from it.
+data endpoints (and shared-memory domains); once all have, each gets the full map ("plan").
+Tasks report "done" and "error" through their stream manager, executors report processes that
+exit; clients (the launcher, the CLI) "watch" to receive these events and send "kill" to stop
+the topology, "deactivate" / "activate" to pause and resume its spouts, and "status" for its
+containers and the counts its tasks report every second, "restart" to restart one container's
+processes (or every container's), and "update" to rescale it: the spouts stop, a savepoint is
+taken, and every container starts again under the staged plan from it.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class TopologyMaster:
         self._sock.router_handover = 1  # a restarted peer takes over its name
         self.endpoint = zeromq.bind_tcp(self._sock, host)
         self._stmgrs: dict[int, str] = {}
+        self._shm_domains: dict[int, str | None] = {}  # who can share /dev/shm segments
         self._executors: set[bytes] = set()
         self._clients: set[bytes] = set()
         self._events: list[dict] = []
@@ -96,10 +97,12 @@ class TopologyMaster:
             container = message["container"]
             restarted = len(self._stmgrs) == self._containers
             self._stmgrs[container] = message["endpoint"]
+            self._shm_domains[container] = message.get("shm")
             self._heartbeats[container] = monotonic()
             self._backpressure(container, on=False)  # what its predecessor asked for ends
             if len(self._stmgrs) == self._containers:
-                self._to_stmgrs({"type": "plan", "endpoints": self._stmgrs})
+                self._to_stmgrs({"type": "plan", "endpoints": self._stmgrs,
+                                  "shm": self._shm_domains})
                 if self._congested:  # the newcomer pauses its spouts with the others
                     self._send(f"stmgr-{container}".encode(),
                                {"type": "backpressure", "on": True})

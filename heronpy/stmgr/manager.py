@@ -3,7 +3,8 @@
 Start-up: bind the inboxes (ipc for local tasks; for peer stream managers, ZeroMQ tcp or a
 libfabric endpoint: ``heronpy.transport``, see ``transport/peers.py``), wait for a hello from
 every local task, register with the topology master, and on the master's plan connect to the
-peers, warm the connections up and tell the local tasks to start. Then: read a frame, look at
+peers, warm the connections up, tell the local tasks which containers share their /dev/shm
+(``transport/shm.py``) and to start. Then: read a frame, look at
 its destination task, forward it to the local task or to the stream manager that owns it.
 Control frames (task id 0) from local tasks go to the topology master.
 
@@ -29,7 +30,7 @@ import zmq
 
 from heronpy.stmgr.acker import Acker
 from heronpy.topology.physical import CONTROL_TASK
-from heronpy.transport import zeromq
+from heronpy.transport import shm, zeromq
 from heronpy.transport.frame import (
     FAIL,
     HEADER,
@@ -84,6 +85,8 @@ class StreamManager:
         self._restarted = restarted
         self._peers: dict[int, tuple[str | bytes, Link]] = {}  # container -> (address, link)
         self._started = False
+        self._shm_domain = shm.domain()
+        self._hosts = {"type": "hosts", "shared_memory": []}  # for tasks: see _on_master
         self._next_heartbeat = 0.0
         self._running = True
         if restarted:  # our tasks run already: they will not say hello again
@@ -231,6 +234,7 @@ class StreamManager:
         if kind == "hello":
             task = message.get("task")
             if self._started and task in self._local:  # a restarted task
+                self._forward(self._local[task], control(CONTROL_TASK, task, self._hosts))
                 self._forward(self._local[task], control(CONTROL_TASK, task, {"type": "start"}))
                 self._to_master({"type": "task_restarted", "task": task})
                 return
@@ -242,7 +246,7 @@ class StreamManager:
 
     def _register(self) -> None:
         self._to_master({"type": "register_stmgr", "container": self.container,
-                         "endpoint": self.data_endpoint})
+                         "endpoint": self.data_endpoint, "shm": self._shm_domain})
 
     def _on_master(self, message: dict) -> None:
         kind = message["type"]
@@ -253,6 +257,10 @@ class StreamManager:
             except TransportError as err:
                 self._give_up(err)
                 raise
+            domains = message.get("shm", {})  # tasks use /dev/shm towards these containers
+            self._hosts["shared_memory"] = [int(c) for c, d in domains.items()
+                                            if d is not None and d == self._shm_domain]
+            self._tell_tasks(self._hosts)
             if not self._started:
                 self._started = True
                 self._mesh.warm_up([link for _, link in self._peers.values()])

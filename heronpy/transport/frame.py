@@ -38,6 +38,8 @@ FAIL = 2
 """ACK flag: these roots failed (a bolt called fail)."""
 NODE_ENDED = 1
 """COLLECTIVE flag: the source node has ended; the sequence is its end round."""
+SHARED = 2
+"""COLLECTIVE flag: the raw buffers are descriptors of shared-memory segments (transport/shm.py)."""
 ROOT_TASK_SHIFT = 40
 """A root id is the emitting spout task's id shifted left by this, plus a counter: acks find
 their way to the spout's stream manager by routing on ``root >> ROOT_TASK_SHIFT``."""
