@@ -4,8 +4,8 @@ Start-up: bind the inboxes (ipc for local tasks; for peer stream managers, ZeroM
 libfabric endpoint: ``heronpy.transport``, see ``transport/peers.py``), wait for a hello from
 every local task, register with the topology master, and on the master's plan connect to the
 peers, warm the connections up, tell the local tasks which containers share their /dev/shm
-(``transport/shm.py``) and to start. Then: read a frame, look at
-its destination task, forward it to the local task or to the stream manager that owns it.
+(``transport/shm.py``) and to start. Then: read a frame, look at its destination task,
+forward it to the local task or to the stream manager that owns it.
 Control frames (task id 0) from local tasks go to the topology master.
 
 Flow control (Heron's spout backpressure): every queue is bounded. Sends never block; a frame
