@@ -2,12 +2,21 @@
 sides: what arrives is what was sent, a segment is reused once read, a sender out of room
 hands nothing over (the frame goes inline), and nothing stays in /dev/shm."""
 
+import glob
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from heronpy.transport.shm import SharedInbox, SharedOutbox, domain, remove_segments
+from heronpy.transport.shm import (
+    SharedInbox,
+    SharedOutbox,
+    domain,
+    remove_segments,
+    remove_stale_segments,
+)
 
 pytestmark = pytest.mark.skipif(domain() is None, reason="no /dev/shm on this machine")
 
@@ -75,3 +84,22 @@ def test_the_segments_of_a_dead_sender_are_removed_by_pid():
     with pytest.raises(FileNotFoundError):
         SharedInbox().take(descriptor)
     outbox.close()  # already gone: no error
+
+
+def test_the_segments_of_processes_that_are_gone_are_swept():
+    """An executor starting sweeps what containers killed with their executor left."""
+    child = subprocess.run([sys.executable, "-c", """
+from heronpy.transport.shm import SharedOutbox
+import os
+SharedOutbox(1 << 20).put([bytes(50_000)])
+print(os.getpid())
+os._exit(0)  # no clean-up, as under SIGKILL
+"""], capture_output=True, text=True, check=True)
+    left = glob.glob(f"/dev/shm/heronpy-{child.stdout.strip()}-*")
+    assert len(left) == 1
+    mine = SharedOutbox(budget=1 << 20)
+    mine.put([bytes(50_000)])
+    remove_stale_segments()
+    assert not os.path.exists(left[0])
+    assert len(segments()) == 1  # a live process's segments stay
+    mine.close()

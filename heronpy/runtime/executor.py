@@ -104,6 +104,7 @@ class Executor:
         self._checkpoints = rundir.checkpoints(layout["config"])
         self._max_restarts = int(config.number(layout["config"], config.RESTART_MAX))
         self._master_timeout = config.number(layout["config"], config.MASTER_TIMEOUT_SECS)
+        shm.remove_stale_segments()
         self._children = self._plan_children(layout, restore="none")
         for child in self._children.values():
             child.start()

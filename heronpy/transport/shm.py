@@ -11,7 +11,8 @@ A segment is a file ``/dev/shm/heronpy-<pid>-<nonce>-<n>``: a 64-byte head, whos
 is 1 while it holds data not yet read, then room for one buffer. A sender reuses the segments
 its receivers freed and creates others (room: the next power of two) up to a budget; it never
 waits for one: without room, the frame carries its buffers inline as before. The sender
-unlinks its segments when it closes, its executor when it dies (``remove_segments``).
+unlinks its segments when it closes, its executor when it dies (``remove_segments``), and
+any executor that starts those of processes that are gone.
 
 Freeing is a one-byte store after the copy out; the sender reads that byte before reuse. x86
 keeps those in order; the descriptor's trip through sockets (system calls) separates a write
@@ -52,6 +53,20 @@ def remove_segments(pid: int) -> None:
     for path in glob.glob(os.path.join(_DIR, f"heronpy-{pid}-*")):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+
+def remove_stale_segments() -> None:
+    """Unlinks the segments of processes that are gone, whoever started them (a container
+    killed together with its executor leaves them)."""
+    with contextlib.suppress(OSError):
+        pids = {name.split("-")[1] for name in os.listdir(_DIR) if name.startswith("heronpy-")}
+        for pid in filter(str.isdigit, pids):
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                remove_segments(int(pid))
+            except PermissionError:  # alive, another user's
+                pass
 
 
 class _Segment:
