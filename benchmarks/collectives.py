@@ -42,6 +42,10 @@ back-to-back blocking calls. Every round's array is checked against its exact ex
 by every receiving task (a wrong one fails the run), and every task must have every round,
 before a number is reported.
 
+At the largest P, MPI also runs with its algorithm forced to heronpy's two shapes (linear, and
+binary trees: Open MPI's coll/tuned rules) to show whether, on this machine, a tree beats flat
+for MPI itself.
+
 Output: a table on stdout, ``collectives.json`` and PNG plots in ``--out``, and whether the
 issue's targets are met: binary tree beats flat at P = 16 for messages >= 32 KB; allreduce
 latency within 5x of MPI at 1 MB. ``measure()`` gives the suite (``python -m benchmarks run``)
@@ -379,12 +383,22 @@ def mpi_python() -> Path:
     return peer_python("mpi", ["mpi4py", "numpy"], "import mpi4py.MPI, numpy")
 
 
+MPI_ALGORITHMS = {  # Open MPI's coll/tuned ids of heronpy's shapes (ompi_info --param coll tuned)
+    "flat": {"reduce": 1, "bcast": 1, "allreduce": 1},  # linear; allreduce: reduce + bcast
+    "binary_tree": {"reduce": 4, "bcast": 5, "allreduce": 2},  # allreduce: the two trees
+}
+
+
 def run_mpi(python: Path, p: int, ops: list[str], sizes: list[int],
-            scale: float) -> dict[tuple[str, int], Figures]:
-    """One mpirun of every op and size at P ranks: {(op, size): figures}."""
+            scale: float, algorithm: str | None = None) -> dict[tuple[str, int], Figures]:
+    """One mpirun of every op and size at P ranks: {(op, size): figures}; with
+    ``algorithm``, Open MPI's is forced to it, else Open MPI chooses."""
     plan = [[size, *(max(2, round(n * scale)) for n in _rounds(size)[:2])] for size in sizes]
-    argv = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-n", str(p), str(python),
-            str(MPI_SCRIPT), "--ops", ",".join(ops), "--plan", json.dumps(plan)]
+    forced = [] if algorithm is None else ["--mca", "coll_tuned_use_dynamic_rules", "1"]
+    for op, number in MPI_ALGORITHMS.get(algorithm, {}).items():
+        forced += ["--mca", f"coll_tuned_{op}_algorithm", str(number)]
+    argv = ["mpirun", "--allow-run-as-root", "--oversubscribe", *forced, "-n", str(p),
+            str(python), str(MPI_SCRIPT), "--ops", ",".join(ops), "--plan", json.dumps(plan)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
     if done.returncode:
         raise RuntimeError(f"mpirun -n {p} failed:\n{done.stderr[-2000:]}")
@@ -416,6 +430,8 @@ class Setup:
 class Measured:
     heronpy: dict[tuple[str, str, int, int], Figures] = field(default_factory=dict)
     mpi: dict[tuple[str, int, int], Figures] = field(default_factory=dict)
+    mpi_forced: dict[tuple[str, str, int, int], Figures] = field(default_factory=dict)
+    """(op, algorithm, P, size): MPI with its algorithm forced to heronpy's, at the largest P."""
     failed: dict[tuple[str, str, int], str] = field(default_factory=dict)
 
 
@@ -432,6 +448,11 @@ def collect(setup: Setup) -> Measured:
                 for (op, size), figures in run_mpi(python, p, ops, setup.sizes,
                                                    setup.scale).items():
                     got.mpi.setdefault((op, p, size), Figures()).add(figures)
+                for algorithm in MPI_ALGORITHMS if p == max(setup.ps) else ():
+                    for (op, size), figures in run_mpi(python, p, ops, setup.sizes,
+                                                       setup.scale, algorithm).items():
+                        key = (op, algorithm, p, size)
+                        got.mpi_forced.setdefault(key, Figures()).add(figures)
             for algorithm in setup.algorithms:
                 pace: dict[int, float] = {}
                 for op in ops:
@@ -519,16 +540,32 @@ def check_targets(table_rows: list[dict]) -> list[str]:
     for (op, algorithm, p, size), tree in by.items():
         flat = by.get((op, "flat", p, size))
         if algorithm == "binary_tree" and p == 16 and size >= 32 * KB and flat:
-            verdict = "met" if tree["p50_ms"] < flat["p50_ms"] else "NOT met"
+            latency = "met" if tree["p50_ms"] < flat["p50_ms"] else "NOT met"
+            rate = "met" if tree["rounds_per_s"] > flat["rounds_per_s"] else "NOT met"
             lines.append(f"target binary tree beats flat, {op} P=16 {size_name(size)}: "
-                         f"{verdict} (p50 {tree['p50_ms']:.2f} vs {flat['p50_ms']:.2f} ms; "
-                         f"rounds/s {tree['rounds_per_s']:.0f} vs {flat['rounds_per_s']:.0f})")
+                         f"latency {latency} (p50 {tree['p50_ms']:.2f} vs {flat['p50_ms']:.2f} "
+                         f"ms), throughput {rate} ({tree['rounds_per_s']:.0f} vs "
+                         f"{flat['rounds_per_s']:.0f} rounds/s)")
     for (op, algorithm, p, size), row in by.items():
         if op == "allreduce" and size == KB * KB and row["ratio_p50"] is not None:
             verdict = "met" if row["ratio_p50"] <= 5 else "NOT met"
             lines.append(f"target allreduce within 5x of MPI at 1M, {algorithm} P={p}: "
                          f"{verdict} ({row['p50_ms']:.2f} vs {row['mpi_p50_ms']:.2f} ms, "
                          f"{row['ratio_p50']:.1f}x)")
+    return lines
+
+
+def mpi_trees(got: Measured) -> list[str]:
+    """The first target asked of MPI: on this machine, does its binary tree beat its linear
+    algorithm (same shapes as heronpy's flat and binary_tree)?"""
+    lines = []
+    for (op, algorithm, p, size), tree in sorted(got.mpi_forced.items()):
+        flat = got.mpi_forced.get((op, "flat", p, size))
+        if algorithm == "binary_tree" and flat is not None and size >= 32 * KB:
+            verdict = "yes" if tree.p(50) < flat.p(50) else "no"
+            lines.append(f"MPI, its algorithm forced: binary tree beats linear, {op} P={p} "
+                         f"{size_name(size)}: {verdict} (p50 {tree.p(50) * 1e3:.2f} vs "
+                         f"{flat.p(50) * 1e3:.2f} ms)")
     return lines
 
 
@@ -594,7 +631,7 @@ def measure(quick: bool = False, peers: bool = False) -> Result:
                     f"arrays, P = {p}, 2 containers (heronpy) vs mpirun -n {p} (MPI); every P "
                     "below; see benchmarks/collectives.py",
                     details="\n".join([table(setup, table_rows, got.failed),
-                                       *check_targets(table_rows)]))
+                                       *check_targets(table_rows), *mpi_trees(got)]))
     if table_rows:
         with tempfile.TemporaryDirectory() as folder:
             result.images = {path.stem: path.read_bytes()
@@ -644,7 +681,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, 1-minute load average {load[0]:.1f} before the run "
           f"and {load[1]:.1f} after (other work on the machine inflates latencies)")
     print(table(setup, table_rows, got.failed))
-    targets = check_targets(table_rows)
+    targets = check_targets(table_rows) + mpi_trees(got)
     for line in targets:
         print(line)
     args.out.mkdir(parents=True, exist_ok=True)
