@@ -7,6 +7,8 @@ from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
 from heronpy.api.topology import TopologyBuilder
+from heronpy.stmgr.acker import Acker
+from heronpy.transport.frame import ROOT_TASK_SHIFT
 
 N = 2000
 RELIABLE = {constants.TOPOLOGY_RELIABILITY_MODE:
@@ -124,3 +126,20 @@ def test_at_most_once_is_the_default_and_carries_no_roots():
     result = heronpy.local.run(builder, timeout=60)
     assert result.outputs("roots") == [(None,)] * N
     assert result.outputs("numbers", "log") == []  # no acks in ATMOST_ONCE
+
+
+def test_a_fail_that_comes_before_its_roots_announcement_still_fails_it():
+    """Spouts' frames take another queue than bolts' in the stream manager: a bolt's fail
+    can come first (it was lost, and the tree timed out instead)."""
+    acker = Acker(timeout_secs=10)
+    root = (7 << ROOT_TASK_SHIFT) + 1
+    acker.fail(root, now=0.0)
+    acker.init(root, 0b1010, now=0.1)
+    assert acker.results() == ({}, {7: [root]})
+    acker.expire(now=100.0)
+    assert acker.results() == ({}, {})
+    late = (7 << ROOT_TASK_SHIFT) + 2  # a fail for a root that is done: forgotten in time
+    acker.fail(late, now=100.0)
+    acker.expire(now=111.0)
+    acker.init(late, 0b1, now=112.0)
+    assert acker.results() == ({}, {}) and len(acker) == 1

@@ -175,7 +175,7 @@ class StreamManager:
                 if flags & INIT:
                     self._acker.init(root, value, now)
                 elif flags & FAIL:
-                    self._acker.fail(root)
+                    self._acker.fail(root, now)
                 else:
                     self._acker.ack(root, value)
         except (ValueError, TypeError, msgpack.UnpackException) as err:
