@@ -6,6 +6,7 @@ import time
 import pytest
 
 import heronpy.local
+from heronpy.api.bolt.bolt import Bolt
 from heronpy.api.bolt.window_bolt import SlidingWindowBolt, TumblingWindowBolt
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
@@ -223,3 +224,123 @@ class WrongField(SlidingCount):
 def test_bad_windowed_bolts_fail_at_build_time(bolt, message):
     with pytest.raises(InvalidTopologyError, match=message):
         _topology(bolt).build()
+
+
+class AckedNumbers(Spout):
+    """ATLEAST_ONCE: emits (n, n / 10) for n < 200 with tup_id = n; logs acks and fails."""
+
+    outputs = ["n", "time", Stream(["event", "n"], name="log")]
+
+    def initialize(self, config, context):
+        self.numbers = iter(range(200))
+
+    def next_tuple(self):
+        n = next(self.numbers)
+        self.emit([n, n / 10], tup_id=n)
+
+    def ack(self, tup_id):
+        self.emit(["acked", tup_id], stream="log")
+
+    def fail(self, tup_id):
+        self.emit(["failed", tup_id], stream="log")
+
+
+class SlidingSums(WindowedBolt):
+    outputs = ["sum"]
+
+    def process_window(self, window, tuples):
+        self.emit([sum(t.values[0] for t in tuples)])
+
+
+class HeronTumbling(TumblingWindowBolt):
+    outputs = ["count"]
+
+    def processWindow(self, window_info, tuples):  # noqa: N802
+        self.emit([len(tuples)])
+
+
+@pytest.mark.parametrize("window", [
+    {"length": Count(7), "slide": Count(3)},
+    {"length": Duration(2), "slide": Duration(1), "timestamp_field": "time"},
+    {"length": Duration(1), "slide": Duration(3), "timestamp_field": "time"},  # gaps
+    {"heron": {TumblingWindowBolt.WINDOW_DURATION_SECS: 0.2}},
+], ids=["sliding count", "sliding event time", "event time with gaps", "Heron tumbling"])
+def test_under_atleast_once_a_windowed_bolt_acks_each_tuple_when_it_leaves_its_windows(window):
+    """Heron's semantics: once no window holds it. Unacked, each would time out and be
+    replayed for ever (the run would not end)."""
+    builder = TopologyBuilder("acked_windows")
+    spout = builder.add_spout("numbers", AckedNumbers, par=1)
+    if "heron" in window:
+        builder.add_bolt("win", HeronTumbling, par=1, inputs={spout: Grouping.SHUFFLE},
+                         config=window["heron"])
+    else:
+        bolt = type("Bolt", (SlidingSums,), window)
+        builder.add_bolt("win", bolt, par=1, inputs={spout: Grouping.SHUFFLE})
+    builder.set_config({"topology.reliability.mode": "ATLEAST_ONCE",
+                        "topology.message.timeout.secs": 20})
+    result = heronpy.local.run(builder, timeout=60)
+    log = result.outputs("numbers", "log")
+    assert sorted(n for event, n in log if event == "acked") == list(range(200))
+    assert [n for event, n in log if event == "failed"] == []
+    assert result.outputs("win")  # windows fired
+
+
+class Replaying(AckedNumbers):
+    """... and emits again what failed."""
+
+    def initialize(self, config, context):
+        self.todo = list(range(200))[::-1]
+
+    def next_tuple(self):
+        if not self.todo:
+            raise StopIteration
+        n = self.todo.pop()
+        self.emit([n, n / 10], tup_id=n)
+
+    def fail(self, tup_id):
+        super().fail(tup_id)
+        self.todo.append(tup_id)
+
+
+class FailsTensOnce(Bolt):
+    """Fails each multiple of 10 the first time; passes the rest on, anchored, and acks."""
+
+    outputs = ["n"]
+
+    def initialize(self, config, context):
+        self.seen = set()
+
+    def process(self, tup):
+        n = tup.values[0]
+        if n % 10 == 0 and n not in self.seen:
+            self.seen.add(n)
+            self.fail(tup)
+            return
+        self.emit([n], anchors=[tup])
+        self.ack(tup)
+
+
+class TumblingNumbers(WindowedBolt):
+    outputs = ["numbers"]
+    length = Count(7)
+
+    def process_window(self, window, tuples):
+        self.emit([[t.values[0] for t in tuples]])
+
+
+def test_tuples_replayed_after_a_bounded_spout_drained_its_windows_are_windowed_and_acked():
+    """The spout's last tuples wait in a window for its acks while it waits for them: it says
+    that only replays may follow, and the window lets go. Replays then go through new
+    windows, and the spout ends once every tuple is acked."""
+    builder = TopologyBuilder("replayed_windows")
+    spout = builder.add_spout("numbers", Replaying, par=1)
+    picky = builder.add_bolt("picky", FailsTensOnce, par=2, inputs={spout: Grouping.fields("n")})
+    builder.add_bolt("win", TumblingNumbers, par=1, inputs={picky: Grouping.SHUFFLE})
+    builder.set_config({"topology.reliability.mode": "ATLEAST_ONCE",
+                        "topology.message.timeout.secs": 20})
+    result = heronpy.local.run(builder, timeout=60)
+    log = result.outputs("numbers", "log")
+    assert sorted(n for event, n in log if event == "acked") == list(range(200))
+    assert sorted(n for event, n in log if event == "failed") == list(range(0, 200, 10))
+    windowed = [n for (numbers,) in result.outputs("win") for n in numbers]
+    assert sorted(windowed) == list(range(200))  # each once, replays included

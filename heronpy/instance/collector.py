@@ -151,10 +151,16 @@ class OutputCollector:
     def end_of_stream(self, dests: list[int] | None = None) -> None:
         """Flushes, then tells every downstream task (or ``dests``: a task restarted after our
         end) that this task will send nothing more."""
+        self._mark(Kind.END_OF_STREAM, self.downstream if dests is None else dests)
+
+    def drained(self) -> None:
+        """Flushes, then tells every downstream task that only replays may follow."""
+        self._mark(Kind.DRAINED, self.downstream)
+
+    def _mark(self, kind: Kind, dests: list[int]) -> None:
         self.flush()
-        for dest in self.downstream if dests is None else dests:
-            self._send(header(Kind.END_OF_STREAM, 0, self.task_id, dest, 0, self._next_seq(dest)),
-                       b"")
+        for dest in dests:
+            self._send(header(kind, 0, self.task_id, dest, 0, self._next_seq(dest)), b"")
 
     def _send_pending(self, out: _StreamOut) -> None:
         batch, out.pending = out.pending, []

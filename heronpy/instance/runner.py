@@ -105,6 +105,8 @@ class TaskInstance:
                                    int(config.number(self.config, config.BATCH_SIZE)), capture)
         self._max_pending = int(self.config.get(api_constants.TOPOLOGY_MAX_SPOUT_PENDING) or 0)
         self._exhausted = False  # a bounded spout raised StopIteration
+        self._drained: set[int] = set()  # upstream tasks that said only replays may follow
+        self._drain_sent = False  # we said so downstream, and sent nothing new since
         self.active = True  # a deactivated spout's next_tuple is not called
         self.execute_latency = Histogram()  # seconds per input tuple, each batch's mean
         self._next_report = monotonic() + _METRICS_SECS
@@ -146,7 +148,8 @@ class TaskInstance:
             self.windowing = WindowDriver(
                 self.component, spec, sorted(self._upstream),
                 _timestamp_positions(plan, info.component, spec.timestamp_field),
-                self.collector.emit, self._send_watermark)
+                self.collector.emit, self._send_watermark,
+                self.collector.ack if self.reliable else None)
         elif not self.component_def.is_spout:
             self._relay = WatermarkRelay(sorted(self._upstream), self._send_watermark)
         self.checkpointing = Checkpointing(self, checkpoints, restore_from)
@@ -243,12 +246,12 @@ class TaskInstance:
                 if root in pending:
                     callback(pending.pop(root))
             if kind == "failed":
-                self._exhausted = False  # the spout may want to emit them again
+                self._exhausted = self._drain_sent = False  # it may emit them again
         elif kind == "acker_reset":  # our stream manager restarted: what it tracked is lost
             pending, self.collector.pending_roots = self.collector.pending_roots, {}
             for tup_id in pending.values():
                 self.component.fail(tup_id)
-            self._exhausted = False
+            self._exhausted = self._drain_sent = False
         elif kind in ("activate", "deactivate") and self.component_def.is_spout:
             active = kind == "activate"
             if active != self.active:
@@ -270,6 +273,17 @@ class TaskInstance:
             self._input_ended = True
             self.component.end_of_stream()
             self._settle()
+
+    def _check_drained(self) -> None:
+        """Once every open input says that only replays may follow (ATLEAST_ONCE, bounded
+        spouts waiting for their acks), windows let go of what they hold (acking it), and
+        downstream hears the same."""
+        inputs = {c for c in self.open_channels if isinstance(c, int)}
+        if inputs and inputs <= self._drained and not self._drain_sent and not self.ended:
+            self._drain_sent = True
+            if self.windowing is not None:
+                self.windowing.flush()
+            self.collector.drained()
 
     def _settle(self) -> None:
         """After end of input: ends each SPMD loop at the first moment every round this task
@@ -325,6 +339,9 @@ class TaskInstance:
                 if self._exhausted and not collector.pending_roots:
                     self._finish()
                     continue
+                if self._exhausted and not self._drain_sent:  # windows hold the rest back
+                    self._drain_sent = True
+                    collector.drained()
                 now = monotonic()
                 if collector.emitted == before:  # nothing to emit now: back off a little
                     collector.flush()
@@ -420,12 +437,15 @@ class TaskInstance:
             elif kind == Kind.BARRIER and source in self._upstream:
                 self.checkpointing.on_barrier(source, seq)
                 return
-            elif kind != Kind.END_OF_STREAM or source not in self._upstream:
+            elif kind not in (Kind.END_OF_STREAM, Kind.DRAINED) or source not in self._upstream:
                 raise ValueError(f"frame kind {kind} from task {source}")
         except Exception as err:  # bad input must not take the task down: log, count, drop
             self._drop_bad_frame(err)
             return
         if kind == Kind.DATA:
+            if self._drained:  # replays: a new drain will follow them
+                self._drained.discard(source)
+                self._drain_sent = False
             started = perf_counter()
             new = tuple.__new__
             now = time.time()
@@ -458,6 +478,10 @@ class TaskInstance:
             (self.windowing or self._relay).on_end_of_stream(source)
             self.checkpointing.check_aligned()
             self._check_inputs()
+            self._check_drained()
+        elif kind == Kind.DRAINED:
+            self._drained.add(source)
+            self._check_drained()
         else:
             self._on_control(message)
 

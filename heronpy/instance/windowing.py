@@ -1,6 +1,7 @@
 """Runs a ``WindowedBolt`` in its task: feeds every input tuple to the window operator, calls
-``process_window`` for each window that fires, emits late tuples on the late stream and
-forwards the task's watermark downstream.
+``process_window`` for each window that fires, emits late tuples on the late stream, acks
+each tuple once no window holds it any more (after the windows that fired with it were
+processed: as Heron does) and forwards the task's watermark downstream.
 
 The operator (``heronpy.windows``) is pure; this module supplies the time (``time.time()``),
 the timestamps (a field of each input stream, or the bolt's ``timestamp`` method) and a timer
@@ -21,15 +22,18 @@ _TIMER_SECS = 0.05  # processing-time windows fire at most this late
 class WindowDriver:
     def __init__(self, bolt, spec: WindowSpec, channels: list[int],
                  timestamp_index: dict[str, int], emit: Callable,
-                 send_watermark: Callable[[float], None]):
+                 send_watermark: Callable[[float], None],
+                 ack: Callable[[object], None] | None = None):
         """``timestamp_index`` maps each input stream (``component:stream``) to the position
-        of ``spec.timestamp_field`` in its values."""
+        of ``spec.timestamp_field`` in its values; ``ack``: ATLEAST_ONCE's, else None."""
         self._bolt = bolt
         self._spec = spec
         self._emit = emit
         self._send_watermark = send_watermark
         self._timestamp_index = timestamp_index
-        self._operator = WindowOperator(spec, channels, now=time.time())
+        self._ack = ack
+        self._evicted: list = []  # to ack once the windows that fired are processed
+        self._operator = WindowOperator(spec, channels, time.time(), self._evicted.extend)
         self._forwarded = float("-inf")
         timed = not spec.is_count and (not spec.event_time or spec.idle_timeout is not None)
         self.next_timer = monotonic() + _TIMER_SECS if timed else float("inf")
@@ -68,6 +72,11 @@ class WindowDriver:
         self._fire(self._operator.on_end_of_stream(source, time.time()))
         self._after()
 
+    def flush(self) -> None:
+        """Only replays may follow on every input: see ``WindowOperator.flush``."""
+        self._fire(self._operator.flush(time.time()))
+        self._after()
+
     def on_timer(self) -> None:
         self.next_timer = monotonic() + _TIMER_SECS
         self._fire(self._operator.on_time(time.time()))
@@ -85,10 +94,17 @@ class WindowDriver:
             self._bolt.process_window(window, window.tuples)
 
     def _after(self) -> None:
-        """Late tuples out, then the watermark, behind everything this task emitted."""
+        """Late tuples out, evicted tuples acked, then the watermark, behind everything this
+        task emitted."""
         if self._spec.late_stream is not None:
             for tup in self._operator.drain_late():
                 self._emit(tup.values, self._spec.late_stream)
+        if self._evicted:
+            evicted = self._evicted.copy()
+            self._evicted.clear()  # the same list: the operator extends it
+            if self._ack is not None:
+                for tup in evicted:
+                    self._ack(tup)
         watermark = self._operator.watermark
         if watermark > self._forwarded and watermark != float("inf"):
             self._forwarded = watermark

@@ -28,6 +28,8 @@ class Kind(IntEnum):
     BARRIER = 6  # no payload; sequence = the checkpoint id (EFFECTIVELY_ONCE)
     COLLECTIVE = 7  # stream = collective graph, count = its destination node, sequence = round;
     # payload: [source node, value] (raw array buffers follow), or [source node] with NODE_ENDED
+    DRAINED = 8  # no payload: nothing new will follow from the source task, only replays of
+    # failed tuples (ATLEAST_ONCE: a bounded spout waiting for its acks); windows let go
 
 
 ANCHORED = 1

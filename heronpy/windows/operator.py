@@ -4,7 +4,7 @@ windows out."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -45,7 +45,9 @@ class WindowOperator:
 
     ``channels`` are the task's inputs (its upstream task ids) and ``now`` the time it starts,
     in epoch seconds. Each ``on_*`` call returns the windows that fire because of it, in the
-    order they fire; the time ``now`` is only read through these arguments.
+    order they fire; the time ``now`` is only read through these arguments. ``evicted`` is
+    handed each tuple once, when no window will hold it any more (late tuples included), so
+    that a task can ack it (Heron acks a tuple when it leaves the window).
 
     >>> from heronpy.windows.spec import Count
     >>> op = WindowOperator(WindowSpec(Count(2)), channels=[1], now=0.0)
@@ -53,8 +55,10 @@ class WindowOperator:
     ([], [Window(0, 2, 2 tuples)])
     """
 
-    def __init__(self, spec: WindowSpec, channels: Iterable[int], now: float):
+    def __init__(self, spec: WindowSpec, channels: Iterable[int], now: float,
+                 evicted: Callable[[list], None] = lambda items: None):
         self.spec = spec
+        self._evicted = evicted
         self.dropped_late = 0  # late tuples dropped (event time without a late_stream)
         self._late: list = []
         self._event_time = spec.event_time
@@ -63,12 +67,12 @@ class WindowOperator:
         self._clock = to_nanos(now) if uses_time else None
         firings = Firings()
         if spec.is_count:
-            self._windows = CountWindows(spec.length.n, spec.slide.n, firings)
+            self._windows = CountWindows(spec.length.n, spec.slide.n, firings, evicted)
         else:
             assigner = WindowAssigner(spec.length.nanos, spec.slide.nanos)
             lateness = spec.allowed_lateness.nanos if spec.allowed_lateness else 0
             start = None if self._event_time else self._clock
-            self._windows = TimeWindows(assigner, lateness, firings, start)
+            self._windows = TimeWindows(assigner, lateness, firings, evicted, start)
         self._watermarks = Watermarks(channels, spec.lag.nanos if spec.lag else 0,
                                       spec.idle_timeout.nanos if spec.idle_timeout else None,
                                       self._clock)
@@ -134,6 +138,7 @@ class WindowOperator:
         """A tuple at time ``t`` (nanoseconds) in event time."""
         again = self._windows.add(t, item)
         if again is None:
+            self._evicted([item])
             if self.spec.late_stream is None:
                 self.dropped_late += 1
             else:
@@ -187,8 +192,11 @@ class WindowOperator:
         reached = (np.concatenate(([_int(start)], after)) - length) // slide
         dropped = (np.concatenate(([_int(start)], after)) - length - lateness) // slide
         crossing = (np.diff(reached) != 0) | (np.diff(dropped) != 0)
+        if gap.any():
+            self._evicted([items[j] for j in np.flatnonzero(gap).tolist()])
         if late.any():
             late_items = [items[j] for j in np.flatnonzero(late).tolist()]
+            self._evicted(late_items)
             if spec.late_stream is None:
                 self.dropped_late += len(late_items)
             else:
@@ -240,6 +248,12 @@ class WindowOperator:
         if self.ended:
             fired += self._windows.close()
         return fired
+
+    def flush(self, now: float) -> list[Window]:
+        """Every input says that only replays may follow (ATLEAST_ONCE: a bounded spout waits
+        for the acks of what windows hold): the windows holding tuples fire now, ``partial``,
+        and let go of them all; tuples that come later start windows afresh."""
+        return self._tick(now) + self._windows.close()
 
     def drain_late(self) -> list:
         """The late tuples to emit on ``spec.late_stream`` since the last call, in order."""

@@ -92,6 +92,10 @@ class Pane:
     def __len__(self) -> int:
         return sum(len(part[2]) for part in self._parts)
 
+    def items(self) -> list:
+        """Its tuples, in no particular order."""
+        return [item for part in self._parts for item in part[2]]
+
     def run(self) -> Run:
         """The tuples by time, then arrival (they came in arrival order)."""
         if self._run is not None:

@@ -3,11 +3,14 @@
 A window fires when the watermark (in processing time, the clock) reaches its end, and fires
 again for each tuple that arrives before the watermark passes its end + allowed lateness; then
 it is dropped. In event time only windows holding tuples fire; in processing time every window
-fires, empty or not. Times are integer nanoseconds.
+fires, empty or not. Times are integer nanoseconds. A tuple leaves (goes to ``evicted``)
+when the last window it is in is dropped, at once if it falls in a gap between windows, and
+at the end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from heapq import heappop, heappush
 
 import numpy as np
@@ -25,12 +28,13 @@ class TimeWindows:
     STATE = ("watermark", "_next", "_panes", "_live", "_drops", "_pending", "_arrivals")
 
     def __init__(self, assigner: WindowAssigner, lateness: int, firings: Firings,
-                 clock: int | None = None):
+                 evicted: Callable[[list], None], clock: int | None = None):
         """``clock``: processing time only, the time the operator starts at; every window that
         ends after it fires."""
         self._assign = assigner
         self._lateness = lateness
         self._firings = firings
+        self._evicted = evicted
         self._processing_time = clock is not None
         self.watermark: int | float = -INF if clock is None else clock
         self._next = None if clock is None else assigner.first_ending_after(clock)
@@ -47,6 +51,7 @@ class TimeWindows:
         assign = self._assign
         windows = assign.windows_of(t)
         if not windows:
+            self._evicted([item])
             return []
         watermark = self.watermark
         after_firing = assign.end(windows[0]) <= watermark
@@ -128,13 +133,18 @@ class TimeWindows:
         while self._drops and self._drops[0][0] <= watermark:
             k = heappop(self._drops)[1]
             self._live.discard(k)
-            for pane in self._assign.panes_last_in(k):
-                self._panes.pop(pane, None)
+            for p in self._assign.panes_last_in(k):
+                pane = self._panes.pop(p, None)
+                if pane is not None:
+                    self._evicted(pane.items())
         return fired
 
     def close(self) -> list[Window]:
-        """End of stream in processing time: the windows holding tuples fire, partial."""
+        """End of stream in processing time (or a flush): the windows holding tuples that have
+        not fired yet fire, partial; every tuple is let go."""
         fired = [self._fire(k, partial=True) for _, k in sorted(self._pending)]
+        for pane in self._panes.values():
+            self._evicted(pane.items())
         self._panes.clear()
         self._live.clear()
         self._drops.clear()
