@@ -5,6 +5,8 @@ import uuid
 import pytest
 from helpers import MARK_ENV, ProcessGuard
 
+from heronpy.windows import operator as window_operator
+
 # topology files are run by heronpy (as __main__), not imported by pytest
 collect_ignore = ["topologies"]
 
@@ -29,3 +31,9 @@ def rundir_parent(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("TMPDIR", parent)  # and in subprocesses (the CLI)
     yield parent
     shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
+def every_batch_vectorised(monkeypatch):
+    """Window operators take even one tuple down ``on_tuples``' vectorised path."""
+    monkeypatch.setattr(window_operator, "BATCH_MIN", 1)

@@ -245,6 +245,17 @@ class AckedNumbers(Spout):
         self.emit(["failed", tup_id], stream="log")
 
 
+def run_acked(builder: TopologyBuilder):
+    """Runs ``builder`` under ATLEAST_ONCE; returns the result and the ids its spout saw acked
+    and failed, sorted."""
+    builder.set_config({"topology.reliability.mode": "ATLEAST_ONCE",
+                        "topology.message.timeout.secs": 20})
+    result = heronpy.local.run(builder, timeout=60)
+    log = result.outputs("numbers", "log")
+    return (result, sorted(n for event, n in log if event == "acked"),
+            sorted(n for event, n in log if event == "failed"))
+
+
 class SlidingSums(WindowedBolt):
     outputs = ["sum"]
 
@@ -276,12 +287,8 @@ def test_under_atleast_once_a_windowed_bolt_acks_each_tuple_when_it_leaves_its_w
     else:
         bolt = type("Bolt", (SlidingSums,), window)
         builder.add_bolt("win", bolt, par=1, inputs={spout: Grouping.SHUFFLE})
-    builder.set_config({"topology.reliability.mode": "ATLEAST_ONCE",
-                        "topology.message.timeout.secs": 20})
-    result = heronpy.local.run(builder, timeout=60)
-    log = result.outputs("numbers", "log")
-    assert sorted(n for event, n in log if event == "acked") == list(range(200))
-    assert [n for event, n in log if event == "failed"] == []
+    result, acked, failed = run_acked(builder)
+    assert (acked, failed) == (list(range(200)), [])
     assert result.outputs("win")  # windows fired
 
 
@@ -336,11 +343,7 @@ def test_tuples_replayed_after_a_bounded_spout_drained_its_windows_are_windowed_
     spout = builder.add_spout("numbers", Replaying, par=1)
     picky = builder.add_bolt("picky", FailsTensOnce, par=2, inputs={spout: Grouping.fields("n")})
     builder.add_bolt("win", TumblingNumbers, par=1, inputs={picky: Grouping.SHUFFLE})
-    builder.set_config({"topology.reliability.mode": "ATLEAST_ONCE",
-                        "topology.message.timeout.secs": 20})
-    result = heronpy.local.run(builder, timeout=60)
-    log = result.outputs("numbers", "log")
-    assert sorted(n for event, n in log if event == "acked") == list(range(200))
-    assert sorted(n for event, n in log if event == "failed") == list(range(0, 200, 10))
+    result, acked, failed = run_acked(builder)
+    assert (acked, failed) == (list(range(200)), list(range(0, 200, 10)))
     windowed = [n for (numbers,) in result.outputs("win") for n in numbers]
     assert sorted(windowed) == list(range(200))  # each once, replays included

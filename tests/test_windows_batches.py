@@ -13,7 +13,6 @@ import pytest
 from heronpy.api.tuple import HeronTuple
 from heronpy.instance.windowing import WindowDriver
 from heronpy.windows import Count, Duration, WindowedBolt, WindowOperator, WindowSpec
-from heronpy.windows import operator as operator_module
 from heronpy.windows.time_windows import TimeWindows
 from heronpy.windows.timebase import to_nanos, to_nanos_array
 
@@ -75,11 +74,6 @@ def event_op(length=10, slide=None, channels=(1,), **options):
 
 def bounds(windows):
     return [(w.start, w.end, w.tuples) for w in windows]
-
-
-@pytest.fixture
-def every_batch_vectorised(monkeypatch):
-    monkeypatch.setattr(operator_module, "BATCH_MIN", 1)
 
 
 def test_a_batch_fires_what_its_tuples_fire_one_by_one(every_batch_vectorised):

@@ -2,11 +2,9 @@
 exactly once by the end of the stream, and never before a window that holds it has fired
 for the last time; on random streams, one tuple at a time and in vectorised batches."""
 
-import pytest
 from test_windows_properties import long_stream, random_event_spec, random_stream, seeded_streams
 
 from heronpy.windows import Count, Duration, WindowOperator, WindowSpec
-from heronpy.windows import operator as operator_module
 
 
 def check_evictions(spec, channels, events, rng=None):
@@ -50,11 +48,6 @@ def check_evictions(spec, channels, events, rng=None):
     flush()
     assert sorted(evicted) == sorted(e[3] for e in events if e[0] == "tuple")
     return evicted
-
-
-@pytest.fixture
-def every_batch_vectorised(monkeypatch):
-    monkeypatch.setattr(operator_module, "BATCH_MIN", 1)
 
 
 @seeded_streams

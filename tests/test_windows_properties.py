@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from heronpy.windows import Count, Duration, WindowOperator, WindowSpec
-from heronpy.windows import operator as operator_module
 from heronpy.windows.timebase import to_seconds
 
 try:
@@ -253,12 +252,6 @@ def random_event_spec(rng):
                       timestamp_field="t", lag=Duration(milliseconds=lag),
                       allowed_lateness=Duration(milliseconds=lateness), late_stream=late_stream)
     return spec, (length, slide, lag, lateness, late_stream)
-
-
-@pytest.fixture
-def every_batch_vectorised(monkeypatch):
-    """``on_tuples`` takes even one tuple down the vectorised path."""
-    monkeypatch.setattr(operator_module, "BATCH_MIN", 1)
 
 
 @random_streams
