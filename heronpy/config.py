@@ -6,6 +6,8 @@ component's ``config=`` (which overrides the topology's for that component).
 
 from __future__ import annotations
 
+from heronpy.api import api_constants
+
 BATCH_SIZE = "heronpy.batch.size"
 """Tuples per frame and destination before a batch is sent."""
 BATCH_DELAY_MS = "heronpy.batch.delay.ms"
@@ -60,6 +62,15 @@ DEFAULTS: dict[str, object] = {
     SHM_THRESHOLD: 32 * 1024,
     SHM_BUDGET: 64 * 1024 * 1024,
 }
+
+
+def message_timeout(topology_config: dict) -> float | None:
+    """ATLEAST_ONCE: how long a tuple tree may take before its spout is told it failed; None
+    when ``topology.enable.message.timeouts`` is off."""
+    if str(topology_config.get(api_constants.TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)).lower() in (
+            "false", "0"):
+        return None
+    return float(topology_config[api_constants.TOPOLOGY_MESSAGE_TIMEOUT_SECS])
 
 
 def number(config: dict, key: str) -> float:

@@ -347,3 +347,17 @@ def test_tuples_replayed_after_a_bounded_spout_drained_its_windows_are_windowed_
     assert (acked, failed) == (list(range(200)), list(range(0, 200, 10)))
     windowed = [n for (numbers,) in result.outputs("win") for n in numbers]
     assert sorted(windowed) == list(range(200))  # each once, replays included
+
+
+def test_under_atleast_once_windows_longer_than_the_message_timeout_fail_at_build_time():
+    """Storm's check: each tuple would time out in its window and be replayed for ever."""
+    reliable = {"topology.reliability.mode": "ATLEAST_ONCE"}
+    builder = _topology(SlidingCount)  # event time: 10 s sliding by 5 s
+    builder.set_config({**reliable, "topology.message.timeout.secs": 15})
+    with pytest.raises(InvalidTopologyError, match=r"bolt 'win': its windows keep a tuple up "
+                                                   r"to 15 s .* not less than .*\(15 s\)"):
+        builder.build()
+    builder.set_config({**reliable, "topology.message.timeout.secs": 16})
+    builder.build()
+    builder.set_config({**reliable, "topology.enable.message.timeouts": False})
+    builder.build()

@@ -44,14 +44,6 @@ def wait_for_tmaster(rundir: RunDir, timeout: float) -> str:
     raise TimeoutError(f"no topology master in {rundir.path} after {timeout}s")
 
 
-def _message_timeout(topology_config: dict) -> float | None:
-    """ATLEAST_ONCE: how long a tuple tree may take before its spout is told it failed."""
-    if str(topology_config.get(api_constants.TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)).lower() in (
-            "false", "0"):
-        return None
-    return float(topology_config[api_constants.TOPOLOGY_MESSAGE_TIMEOUT_SECS])
-
-
 def log_tail(path: str) -> str:
     try:
         with open(path, errors="replace") as f:
@@ -121,7 +113,7 @@ class Executor:
             "task_containers": {t: v[2] for t, v in layout["tasks"].items()},
             "tmaster": self._tmaster_endpoint, "start_timeout": self._start_timeout,
             "queue_frames": int(config.number(layout["config"], config.QUEUE_FRAMES)),
-            "message_timeout": _message_timeout(layout["config"]),
+            "message_timeout": config.message_timeout(layout["config"]),
             "spout_tasks": [t for t, v in layout["tasks"].items() if v[0] in layout["spouts"]],
             "transport": peers.setting(layout["config"], config.TRANSPORT),
             "fabric_provider": peers.setting(layout["config"], config.FABRIC_PROVIDER),

@@ -15,7 +15,7 @@ from heronpy.api.bolt.windowed_bolt import WindowedBolt
 from heronpy.api.component.component_spec import GlobalStreamId, HeronComponentSpec
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import ALGORITHMS, Grouping, GroupingSpec, Stream
-from heronpy.config import COLLECTIVE_ALGORITHM
+from heronpy.config import COLLECTIVE_ALGORITHM, message_timeout
 from heronpy.topology.collective import TO_ALL
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -151,12 +151,32 @@ def _check_windows(plan: LogicalPlan, bolt: ComponentDef) -> None:
         raise InvalidTopologyError(
             f"bolt '{bolt.name}': late_stream '{spec.late_stream}' is not one of its outputs "
             f"{sorted(bolt.outputs)}")
+    _check_window_timeout(plan, bolt, spec)
     for sub in bolt.inputs if spec.timestamp_field is not None else ():
         fields = plan.components[sub.component].outputs[sub.stream]
         if spec.timestamp_field not in fields:
             raise InvalidTopologyError(
                 f"bolt '{bolt.name}': timestamp_field '{spec.timestamp_field}' is not a field of "
                 f"stream '{sub.stream}' of '{sub.component}' {list(fields)}")
+
+
+def _check_window_timeout(plan: LogicalPlan, bolt: ComponentDef, spec) -> None:
+    """Under ATLEAST_ONCE a tuple is acked when it leaves its last window: a time window that
+    keeps it longer than the message timeout would have it fail and replay for ever (Storm
+    refuses such a bolt too)."""
+    settings = plan.component_config(bolt.name)
+    timeout = message_timeout(settings)
+    if (spec.is_count or timeout is None or settings.get(constants.TOPOLOGY_RELIABILITY_MODE)
+            != constants.TopologyReliabilityMode.ATLEAST_ONCE):
+        return
+    parts = [spec.length, spec.slide, spec.lag, spec.allowed_lateness]
+    held = sum(part.seconds for part in parts if part is not None)
+    if held >= timeout:
+        raise InvalidTopologyError(
+            f"bolt '{bolt.name}': its windows keep a tuple up to {held:g} s (length + slide, "
+            f"+ lag + allowed lateness in event time), not less than "
+            f"{constants.TOPOLOGY_MESSAGE_TIMEOUT_SECS} ({timeout:g} s): under ATLEAST_ONCE "
+            "each tuple would time out and be replayed; raise the timeout or shorten the windows")
 
 
 def _positive_int(value, what: str) -> int:
