@@ -379,21 +379,25 @@ def test_doctests(module):
 
 def test_filter_keeps_what_the_predicate_accepts():
     # the bolts' logic in-process, through the delegate the task process would give them
-    emitted = []
+    emitted, acked = [], []
 
     class Delegate:
         logger = None
 
-        def emit(self, values, stream="default", *args):
-            emitted.append((stream, values))
+        def emit(self, values, stream="default", anchors=None, *args):
+            emitted.append((stream, values, [a.values[0] for a in anchors]))
+
+        def ack(self, tup):
+            acked.append(tup.values[0])
 
     bolt = FilterBolt(Delegate())
     bolt.initialize({FUNCTION: str.isalpha, OUTLETS: (("default", None), ("s", str.upper))},
                     None)
     for word in ("ab", "1", "c"):
         bolt.process(_tuple(word))
-    assert emitted == [("default", ["ab"]), ("s", ["AB", "ab"]), ("default", ["c"]),
-                       ("s", ["C", "c"])]
+    assert emitted == [("default", ["ab"], ["ab"]), ("s", ["AB", "ab"], ["ab"]),
+                       ("default", ["c"], ["c"]), ("s", ["C", "c"], ["c"])]
+    assert acked == ["ab", "1", "c"]  # what it drops too
 
 
 def _tuple(value):

@@ -361,3 +361,19 @@ def test_under_atleast_once_windows_longer_than_the_message_timeout_fail_at_buil
     builder.build()
     builder.set_config({**reliable, "topology.enable.message.timeouts": False})
     builder.build()
+
+
+def test_under_atleast_once_count_windows_the_spouts_cannot_fill_fail_at_build_time():
+    """Storm's check: the spouts would stop at topology.max.spout.pending before a window
+    fired and let its tuples go."""
+    builder = TopologyBuilder("counted")
+    spout = builder.add_spout("numbers", AckedNumbers, par=1)
+    builder.add_bolt("win", TumblingNumbers, par=1, inputs={spout: Grouping.SHUFFLE})  # 7
+    builder.set_config({"topology.reliability.mode": "ATLEAST_ONCE",
+                        "topology.max.spout.pending": 7})
+    with pytest.raises(InvalidTopologyError, match=r"bolt 'win': its count windows hold 7 "
+                                                   r"tuples, not fewer than .*pending \(7\)"):
+        builder.build()
+    builder.set_config({"topology.reliability.mode": "ATLEAST_ONCE",
+                        "topology.max.spout.pending": 8})
+    builder.build()

@@ -37,7 +37,7 @@ class Config:
         return self._api_config
 
     def set_delivery_semantics(self, semantics: int) -> None:
-        """``Config.ATMOST_ONCE`` (what the local engine does), ``ATLEAST_ONCE`` or
+        """``Config.ATMOST_ONCE`` (the default), ``ATLEAST_ONCE`` or
         ``EFFECTIVELY_ONCE``."""
         if semantics not in _MODES:
             raise ValueError(f"unknown delivery semantics {semantics!r}")

@@ -151,7 +151,7 @@ def _check_windows(plan: LogicalPlan, bolt: ComponentDef) -> None:
         raise InvalidTopologyError(
             f"bolt '{bolt.name}': late_stream '{spec.late_stream}' is not one of its outputs "
             f"{sorted(bolt.outputs)}")
-    _check_window_timeout(plan, bolt, spec)
+    _check_windows_release(plan, bolt, spec)
     for sub in bolt.inputs if spec.timestamp_field is not None else ():
         fields = plan.components[sub.component].outputs[sub.stream]
         if spec.timestamp_field not in fields:
@@ -160,14 +160,23 @@ def _check_windows(plan: LogicalPlan, bolt: ComponentDef) -> None:
                 f"stream '{sub.stream}' of '{sub.component}' {list(fields)}")
 
 
-def _check_window_timeout(plan: LogicalPlan, bolt: ComponentDef, spec) -> None:
-    """Under ATLEAST_ONCE a tuple is acked when it leaves its last window: a time window that
-    keeps it longer than the message timeout would have it fail and replay for ever (Storm
-    refuses such a bolt too)."""
+def _check_windows_release(plan: LogicalPlan, bolt: ComponentDef, spec) -> None:
+    """Under ATLEAST_ONCE a tuple is acked when it leaves its last window, so windows must let
+    tuples go before they time out, and count windows before the spouts run out of pending
+    tuples (``topology.max.spout.pending``): else tuples fail and replay for ever, or the
+    spouts stop for good. Storm refuses such bolts too."""
     settings = plan.component_config(bolt.name)
-    timeout = message_timeout(settings)
-    if (spec.is_count or timeout is None or settings.get(constants.TOPOLOGY_RELIABILITY_MODE)
+    if (settings.get(constants.TOPOLOGY_RELIABILITY_MODE)
             != constants.TopologyReliabilityMode.ATLEAST_ONCE):
+        return
+    pending = int(settings.get(constants.TOPOLOGY_MAX_SPOUT_PENDING) or 0)
+    if spec.is_count and pending and spec.length.n >= pending:
+        raise InvalidTopologyError(
+            f"bolt '{bolt.name}': its count windows hold {spec.length.n} tuples, not fewer "
+            f"than {constants.TOPOLOGY_MAX_SPOUT_PENDING} ({pending}): under ATLEAST_ONCE the "
+            "spouts would stop before the windows let any tuple go; raise it (0: no limit)")
+    timeout = message_timeout(settings)
+    if spec.is_count or timeout is None:
         return
     parts = [spec.length, spec.slide, spec.lag, spec.allowed_lateness]
     held = sum(part.seconds for part in parts if part is not None)

@@ -7,6 +7,11 @@ streamlet reads them as they are, or when no streamlet reads it at all (so that
 after that operation (see ``keyed_stream``), which the operation subscribes to with a fields
 grouping on ``key``: all elements of a key meet in one task, and the key is computed once,
 where the element is made.
+
+Under ATLEAST_ONCE (``Config.ATLEAST_ONCE``) sources give every element an id per stream and
+emit it again when it fails; element-wise bolts anchor what they emit to the tuple it comes
+from, then ack that tuple; windowed operations ack a tuple when it leaves its windows (their
+results, made of many tuples, are not anchored).
 """
 
 from __future__ import annotations
@@ -69,8 +74,14 @@ class StreamletComponent:
         self._outlets = config.get(OUTLETS, ())
         super().initialize(config, context)
 
-    def emit_element(self, value: Any) -> None:
-        """Emits ``value`` on each of the component's streams, with its key on keyed ones."""
+    def emit_element(self, value: Any, anchor=None) -> None:
+        """Emits ``value`` on each of the component's streams, with its key on keyed ones;
+        anchored to ``anchor``, the tuple it comes from (a bolt's, under ATLEAST_ONCE)."""
+        anchored = {} if anchor is None else {"anchors": [anchor]}  # spouts have no anchors
         for stream, key_extractor in self._outlets:
-            self.emit([value] if key_extractor is None else [key_extractor(value), value],
-                      stream=stream)
+            self.emit(values(value, key_extractor), stream=stream, **anchored)
+
+
+def values(value: Any, key_extractor: Callable[[Any], Any] | None) -> list:
+    """The tuple that carries ``value`` on a stream: ``[element]`` or ``[key, element]``."""
+    return [value] if key_extractor is None else [key_extractor(value), value]

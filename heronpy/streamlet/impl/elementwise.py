@@ -1,5 +1,6 @@
 """Bolts that handle one element at a time: map, flat_map, filter, forwarding (union, clone,
-repartition) and the sinks (consume, log)."""
+repartition) and the sinks (consume, log). Each acks its input once done with it, and anchors
+what it emits to it (ATLEAST_ONCE; free otherwise)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ class MapBolt(StreamletComponent, Bolt):
     """Emits ``function(element)``."""
 
     def process(self, tup):
-        self.emit_element(self.function(element(tup)))
+        self.emit_element(self.function(element(tup)), tup)
+        self.ack(tup)
 
 
 class FlatMapBolt(StreamletComponent, Bolt):
@@ -19,7 +21,8 @@ class FlatMapBolt(StreamletComponent, Bolt):
 
     def process(self, tup):
         for value in self.function(element(tup)):
-            self.emit_element(value)
+            self.emit_element(value, tup)
+        self.ack(tup)
 
 
 class FilterBolt(StreamletComponent, Bolt):
@@ -28,7 +31,8 @@ class FilterBolt(StreamletComponent, Bolt):
     def process(self, tup):
         value = element(tup)
         if self.function(value):
-            self.emit_element(value)
+            self.emit_element(value, tup)
+        self.ack(tup)
 
 
 class ForwardBolt(StreamletComponent, Bolt):
@@ -36,7 +40,8 @@ class ForwardBolt(StreamletComponent, Bolt):
     in their subscriptions)."""
 
     def process(self, tup):
-        self.emit_element(element(tup))
+        self.emit_element(element(tup), tup)
+        self.ack(tup)
 
 
 class ConsumeBolt(StreamletComponent, Bolt):
@@ -46,6 +51,7 @@ class ConsumeBolt(StreamletComponent, Bolt):
 
     def process(self, tup):
         self.function(element(tup))
+        self.ack(tup)
 
 
 class LogBolt(StreamletComponent, Bolt):
@@ -55,3 +61,4 @@ class LogBolt(StreamletComponent, Bolt):
 
     def process(self, tup):
         self.log(str(element(tup)))
+        self.ack(tup)
