@@ -325,7 +325,8 @@ def test_under_atleast_once_a_source_emits_again_what_timed_out():
     result = heronpy.local.run(builder, config=RELIABLE, timeout=60)
 
     got = Counter(_elements(result, seen))
-    assert set(got) == {n * 10 for n in range(50)} and got[70] == 2  # at least once
+    # at least once: 7 came back (more than once if its replay also waited out the sleep)
+    assert set(got) == {n * 10 for n in range(50)} and got[70] >= 2
     # the windows saw it twice too: the replay came after the source drained them (its
     # last window fired early, partial), in a window of its own
     assert sum(total for _, total in _elements(result, totals)) == sum(got.elements())
