@@ -47,6 +47,9 @@ SHM_THRESHOLD = "heronpy.shm.threshold.bytes"
 to tasks on the same host through shared memory (/dev/shm) instead of the sockets; 0: never."""
 SHM_BUDGET = "heronpy.shm.budget.bytes"
 """The most shared memory one task holds for that; beyond it, buffers travel inline."""
+COLLECTIVE_DIRECT = "heronpy.collective.direct"
+"""Collective frames between tasks of one host go straight from task to task (a Unix
+datagram, ``transport/direct.py``) instead of through the stream managers; false: never."""
 
 DEFAULTS: dict[str, object] = {
     BATCH_SIZE: 2048,
@@ -61,6 +64,7 @@ DEFAULTS: dict[str, object] = {
     FABRIC_PROVIDER: "tcp;ofi_rxm",
     SHM_THRESHOLD: 32 * 1024,
     SHM_BUDGET: 64 * 1024 * 1024,
+    COLLECTIVE_DIRECT: True,
 }
 
 
@@ -71,6 +75,11 @@ def message_timeout(topology_config: dict) -> float | None:
             "false", "0"):
         return None
     return float(topology_config[api_constants.TOPOLOGY_MESSAGE_TIMEOUT_SECS])
+
+
+def flag(config: dict, key: str) -> bool:
+    """``config[key]`` (or its default) as a boolean; "false" and "0" are false."""
+    return str(config.get(key, DEFAULTS[key])).lower() not in ("false", "0")
 
 
 def number(config: dict, key: str) -> float:

@@ -98,14 +98,16 @@ def same(a, b) -> bool:
     return np.allclose(a, b, rtol=1e-12)
 
 
-@pytest.mark.parametrize("containers", [1, 2])
+@pytest.mark.parametrize(("containers", "direct"), [(1, True), (2, True), (2, False)])
 @pytest.mark.parametrize("parallelism", [1, 2, 3, 5, 8])
-def test_every_collective_and_algorithm(parallelism, containers):
+def test_every_collective_and_algorithm(parallelism, containers, direct):
+    """Straight from task to task (transport/direct.py), or through the stream managers."""
     builder = TopologyBuilder("collectives")
     producer = builder.add_spout("producer", Producer, par=parallelism)
     builder.add_bolt("consumer", Consumer, par=2,
                      inputs={producer[name]: grouping for name, grouping in streams().items()})
-    builder.set_config({"topology.stmgrs": containers, "parallelism": parallelism})
+    builder.set_config({"topology.stmgrs": containers, "parallelism": parallelism,
+                        "heronpy.collective.direct": direct})
     result = heronpy.local.run(builder, timeout=120)
     consumers = result.plan.component_tasks["consumer"]
     producers = result.plan.component_tasks["producer"]
@@ -269,18 +271,21 @@ class BigArrays(Spout):
         self.emitted += 1
 
 
+@pytest.mark.parametrize("direct", [True, False])
 @pytest.mark.parametrize("threshold", [32 * 1024, 0])
-def test_large_arrays_go_through_shared_memory_between_tasks_of_one_host(threshold):
+def test_large_arrays_between_tasks_of_one_host(threshold, direct):
     """Above ``heronpy.shm.threshold.bytes`` arrays cross by /dev/shm segments (within and
-    across containers, all on this host); 0 turns that off. Results are the same; nothing
-    stays in /dev/shm."""
+    across containers, all on this host); 0 turns that off. With ``heronpy.collective.direct``
+    frames go from task to task (inline arrays in chunked datagrams), else through the stream
+    managers. Results are the same; nothing stays in /dev/shm."""
     parallelism = 3
     builder = TopologyBuilder("shared")
     producer = builder.add_spout("producer", BigArrays, par=parallelism)
     builder.add_bolt("consumer", Consumer, par=2,
                      inputs={producer["broadcast"]: Grouping.broadcast("binary_tree"),
                              producer["allreduce"]: Grouping.allreduce("sum", "flat")})
-    builder.set_config({"topology.stmgrs": 2, "heronpy.shm.threshold.bytes": threshold})
+    builder.set_config({"topology.stmgrs": 2, "heronpy.shm.threshold.bytes": threshold,
+                        "heronpy.collective.direct": direct})
     before = set(os.listdir("/dev/shm"))
     result = heronpy.local.run(builder, timeout=120)
     assert set(os.listdir("/dev/shm")) <= before
@@ -296,9 +301,11 @@ def test_large_arrays_go_through_shared_memory_between_tasks_of_one_host(thresho
         for index, source in enumerate(producers):
             mine = [array for s, array in got[("broadcast", task)] if s == source]
             assert same(mine, [base * (index + 1) + r for r in range(ROUNDS)])
-    shared = sum(m["shared_frames"] for c in result.metrics.values()
-                 for m in c["tasks"].values())
+    tasks = [m for c in result.metrics.values() for m in c["tasks"].values()]
+    shared = sum(m["shared_frames"] for m in tasks)
     if threshold:
         assert shared >= ROUNDS * parallelism  # at least every producer's allreduce leaf
     else:
         assert shared == 0
+    sent_direct = sum(m["direct_frames"] for m in tasks)
+    assert sent_direct >= ROUNDS * parallelism if direct else sent_direct == 0

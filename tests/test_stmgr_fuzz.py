@@ -72,7 +72,7 @@ class FakeNeighbours:
 
     def _from_master(self) -> dict:
         assert self.master.poll(10_000), "the stream manager did not register"
-        return msgpack.unpackb(self.master.recv_multipart()[1])
+        return msgpack.unpackb(self.master.recv_multipart()[1], strict_map_key=False)
 
     @staticmethod
     def _receive(sock, wanted, timeout_ms=5000) -> bool:

@@ -73,7 +73,7 @@ def test_an_incomplete_message_of_a_dead_sender_is_dropped():
     assert len(old) > 1
     done, dropped = reassemble(old[:1] + new)
     assert done == [message(2, 24, 500)]
-    assert dropped == ["dropped an incomplete message from container 2's previous stream manager"]
+    assert dropped == ["dropped an incomplete message from sender 2's previous incarnation"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -33,7 +33,7 @@ from heronpy.instance.windowing import WatermarkRelay, WindowDriver
 from heronpy.runtime.histogram import Histogram
 from heronpy.topology.collective import CollectiveGraph
 from heronpy.topology.physical import CONTROL_TASK, PhysicalPlan
-from heronpy.transport import zeromq
+from heronpy.transport import direct, zeromq
 from heronpy.transport.frame import (
     ANCHORED,
     HEADER,
@@ -128,6 +128,15 @@ class TaskInstance:
         self.shared_frames = 0  # frames whose buffers went through shared memory
         if graphs and self._shm_threshold:
             self._shm_out = SharedOutbox(int(config.number(self.config, config.SHM_BUDGET)))
+        self._direct_in: direct.DirectInbox | None = None  # collective frames, task to task
+        self._direct_out: direct.DirectLinks | None = None
+        self._room = zmq.Poller()  # what _wait_for_room waits for
+        self.direct_frames = 0  # frames sent straight to a task on our host
+        if graphs and config.flag(plan.logical.config, config.COLLECTIVE_DIRECT):
+            self._direct_in = direct.DirectInbox(direct.path(inbox), self._drop_bad_frame)
+            self._direct_out = direct.DirectLinks(task_id, self._room)
+            for poller in (self._poller, self._room):
+                poller.register(self._direct_in.fileno(), zmq.POLLIN)
         if graphs:
             self.collectives = CollectiveEngine(graphs, task_id, self._send_collective,
                                                 self._deliver, self._collective_ended)
@@ -220,6 +229,9 @@ class TaskInstance:
             if self._shm_out is not None:
                 self._shm_out.close()
             self._shm_in.close()
+            if self._direct_in is not None:
+                self._direct_in.close()
+                self._direct_out.close()
             zeromq.context().destroy(linger=zeromq.LINGER_MS)
 
     def _await_start(self, timeout: float) -> list:
@@ -260,9 +272,11 @@ class TaskInstance:
         elif kind == "checkpoint":  # at a spout
             self.checkpointing.checkpoint(message["id"])
         elif kind == "hosts":
-            shared = set(message["shared_memory"])
-            self._shm_tasks = frozenset(t for t, info in self.plan.tasks.items()
-                                        if info.container in shared)
+            neighbours = message["neighbours"]
+            self._shm_tasks = frozenset(neighbours)
+            if self._direct_out is not None:
+                self._direct_out.add_neighbours({t: direct.path(inbox) for t, inbox
+                                                 in neighbours.items() if t != self.task_id})
         elif (kind == "task_restarted" and self.ended
               and message["task"] in self.collector.downstream):
             self.collector.end_of_stream([message["task"]])
@@ -309,7 +323,8 @@ class TaskInstance:
 
     def _metrics(self) -> dict:
         return {"emitted": self.collector.emitted, "executed": self.executed,
-                "shared_frames": self.shared_frames, "cpu_seconds": time.process_time(),
+                "shared_frames": self.shared_frames, "direct_frames": self.direct_frames,
+                "cpu_seconds": time.process_time(),
                 "execute_latency": self.execute_latency.to_dict()}
 
     def _report_metrics(self) -> None:
@@ -353,6 +368,9 @@ class TaskInstance:
                     if now >= next_flush:
                         collector.flush()
                         next_flush = now + delay
+            if self._held_back:
+                self._wait_for_room(wait_ms)
+                wait_ms = 0
             if poll(wait_ms):
                 self._drain_inbox()
             self._report_metrics()
@@ -361,7 +379,7 @@ class TaskInstance:
         """How many times to call ``next_tuple`` now: none when exhausted (until a tuple
         fails) or deactivated, and no more than ``topology.max.spout.pending`` allows
         (ATLEAST_ONCE)."""
-        if self._exhausted or not self.active:
+        if self._exhausted or not self.active or self._held_back:
             return 0
         if self.reliable and self._max_pending:
             return max(0, min(_SPOUT_BURST,
@@ -381,7 +399,9 @@ class TaskInstance:
         while True:
             next_timer = min(next_tick, windowing.next_timer if windowing else next_tick)
             wait_ms = min(_MAX_WAIT_MS, max(0, (next_timer - monotonic()) * 1000))
-            if poll(wait_ms):
+            if self._held_back:
+                self._wait_for_room(wait_ms)
+            elif poll(wait_ms):
                 deadline = monotonic() + delay
                 busy = True
                 while busy:
@@ -392,6 +412,10 @@ class TaskInstance:
                             busy = False
                             break
                         self.handle(frames)
+                        if self._held_back:  # take no more input until our sends have gone
+                            busy = False
+                            break
+                    self._direct_io()
                     gc_policy.after_batch()
                     if busy and monotonic() >= deadline:  # flush only when the delay is up
                         collector.flush()
@@ -426,14 +450,8 @@ class TaskInstance:
             elif kind == Kind.WATERMARK and source in self._upstream:
                 (value,) = WATERMARK_VALUE.unpack(payload.buffer)
             elif kind == Kind.COLLECTIVE and self.collectives is not None:
-                raw = [b.buffer for b in buffers]
-                if flags & SHARED:
-                    raw = [self._shm_in.take(b) for b in raw]
-                node_source, *value = codec.decode_with_buffers(payload.buffer, raw)
-                if not self.collectives.accepts(stream, count, node_source):
-                    raise ValueError(f"collective {stream} has no node {count} fed by "
-                                     f"{node_source} here")
-                value = END if flags & NODE_ENDED else value[0]
+                node_source, value = self._read_collective(
+                    stream, count, flags, payload.buffer, [b.buffer for b in buffers])
             elif kind == Kind.BARRIER and source in self._upstream:
                 self.checkpointing.on_barrier(source, seq)
                 return
@@ -485,7 +503,7 @@ class TaskInstance:
         else:
             self._on_control(message)
 
-    def _drop_bad_frame(self, err: Exception) -> None:
+    def _drop_bad_frame(self, err: Exception | str) -> None:
         self.dropped += 1
         if self.dropped & (self.dropped - 1) == 0:  # the 1st, 2nd, 4th, 8th, ... only
             self.logger.warning("dropped a malformed frame (%d so far): %r", self.dropped, err)
@@ -495,10 +513,51 @@ class TaskInstance:
             try:
                 frames = self._inbox.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
-                return
+                break
             self.handle(frames)
+        self._direct_io()
 
     # -- collectives -------------------------------------------------------------------------
+    def _read_collective(self, edge: int, node: int, flags: int, payload, buffers: list):
+        """A collective frame's sending node and value (``END`` for an end marker)."""
+        if flags & SHARED:
+            buffers = [self._shm_in.take(b) for b in buffers]
+        source, *value = codec.decode_with_buffers(payload, buffers)
+        if not self.collectives.accepts(edge, node, source):
+            raise ValueError(f"collective {edge} has no node {node} fed by {source} here")
+        return source, END if flags & NODE_ENDED else value[0]
+
+    @property
+    def _held_back(self) -> bool:
+        """Whether our direct sends wait for room in a neighbour's socket."""
+        return self._direct_out is not None and self._direct_out.backlog
+
+    def _wait_for_room(self, wait_ms: float) -> None:
+        """Our direct sends wait (transport/direct.py). Until they have gone, a spout emits
+        nothing and a bolt takes no new input, which backs up to the stream manager and
+        pauses the spouts, as a blocking send would; but both keep taking collective frames
+        from their neighbours, so no cycle of tasks waits for ever."""
+        self._room.poll(min(wait_ms, direct.RETRY_MS))
+        self._direct_io()
+
+    def _direct_io(self) -> None:
+        """Collective frames that tasks on our host sent straight here (transport/direct.py),
+        then ours that wait for room in theirs."""
+        if self._direct_in is None:
+            return
+        for frames in self._direct_in.receive(_DRAIN):
+            try:
+                hdr, payload, *buffers = frames
+                kind, flags, edge, _, _, node, round_id = HEADER.unpack(hdr)
+                if kind != Kind.COLLECTIVE:
+                    raise ValueError(f"frame kind {kind} sent task to task")
+                source, value = self._read_collective(edge, node, flags, payload, buffers)
+            except Exception as err:  # as in handle: log, count, drop
+                self._drop_bad_frame(err)
+                continue
+            self.collectives.on_message(edge, node, source, round_id, value)
+        self._direct_out.flush()
+
     def _deliver(self, graph: CollectiveGraph, values: list, source: int) -> None:
         """One round's tuple for this task's component."""
         self.executed += 1
@@ -521,8 +580,7 @@ class TaskInstance:
     def _send_collective(self, task: int, edge: int, node: int, source: int, round_id: int,
                          value) -> None:
         if value is END:
-            self.send(header(Kind.COLLECTIVE, edge, self.task_id, task, node, round_id,
-                             NODE_ENDED), codec.encode([source]))
+            flags, payload, buffers = NODE_ENDED, codec.encode([source]), []
         else:
             payload, buffers = codec.encode_with_buffers([source, value])
             flags = 0
@@ -532,8 +590,13 @@ class TaskInstance:
                 if descriptors is not None:
                     buffers, flags = descriptors, SHARED
                     self.shared_frames += 1
-            self.send(header(Kind.COLLECTIVE, edge, self.task_id, task, node, round_id, flags),
-                      payload, *buffers)
+        frame = (header(Kind.COLLECTIVE, edge, self.task_id, task, node, round_id, flags),
+                 payload, *buffers)
+        if self._direct_out is not None and task in self._direct_out:
+            self._direct_out.send(task, frame)
+            self.direct_frames += 1
+        else:
+            self.send(*frame)
 
     # -- plumbing ----------------------------------------------------------------------------
     def send(self, hdr: bytes, payload: bytes, *buffers) -> None:

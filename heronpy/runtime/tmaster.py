@@ -48,6 +48,7 @@ class TopologyMaster:
         self.endpoint = zeromq.bind_tcp(self._sock, host)
         self._stmgrs: dict[int, str] = {}
         self._shm_domains: dict[int, str | None] = {}  # who can share /dev/shm segments
+        self._inboxes: dict[int, dict] = {}  # container -> its tasks' inboxes (for neighbours)
         self._executors: set[bytes] = set()
         self._clients: set[bytes] = set()
         self._events: list[dict] = []
@@ -98,11 +99,12 @@ class TopologyMaster:
             restarted = len(self._stmgrs) == self._containers
             self._stmgrs[container] = message["endpoint"]
             self._shm_domains[container] = message.get("shm")
+            self._inboxes[container] = message.get("inboxes", {})
             self._heartbeats[container] = monotonic()
             self._backpressure(container, on=False)  # what its predecessor asked for ends
             if len(self._stmgrs) == self._containers:
                 self._to_stmgrs({"type": "plan", "endpoints": self._stmgrs,
-                                  "shm": self._shm_domains})
+                                  "shm": self._shm_domains, "inboxes": self._inboxes})
                 if self._congested:  # the newcomer pauses its spouts with the others
                     self._send(f"stmgr-{container}".encode(),
                                {"type": "backpressure", "on": True})

@@ -67,6 +67,7 @@ class StreamManager:
         self.data_endpoint = self._mesh.address
         self._inbox = zeromq.pull(ctx, queue_frames, inbox)
         self._spouts = zeromq.pull(ctx, queue_frames, spout_inbox)
+        self._task_inboxes = task_inboxes
         self._local = {task: zeromq.push(ctx, ep, queue_frames)
                        for task, ep in task_inboxes.items()}
         self._routes: list[Link | None] = [None] * (max(task_containers) + 1)
@@ -86,7 +87,7 @@ class StreamManager:
         self._peers: dict[int, tuple[str | bytes, Link]] = {}  # container -> (address, link)
         self._started = False
         self._shm_domain = shm.domain()
-        self._hosts = {"type": "hosts", "shared_memory": []}  # for tasks: see _on_master
+        self._hosts = {"type": "hosts", "neighbours": {}}  # for tasks: see _on_master
         self._next_heartbeat = 0.0
         self._running = True
         if restarted:  # our tasks run already: they will not say hello again
@@ -246,7 +247,8 @@ class StreamManager:
 
     def _register(self) -> None:
         self._to_master({"type": "register_stmgr", "container": self.container,
-                         "endpoint": self.data_endpoint, "shm": self._shm_domain})
+                         "endpoint": self.data_endpoint, "shm": self._shm_domain,
+                         "inboxes": self._task_inboxes})
 
     def _on_master(self, message: dict) -> None:
         kind = message["type"]
@@ -257,9 +259,11 @@ class StreamManager:
             except TransportError as err:
                 self._give_up(err)
                 raise
-            domains = message.get("shm", {})  # tasks use /dev/shm towards these containers
-            self._hosts["shared_memory"] = [int(c) for c, d in domains.items()
-                                            if d is not None and d == self._shm_domain]
+            domains = message.get("shm", {})  # tasks on our host: reached through /dev/shm
+            inboxes = message.get("inboxes", {})  # and directly (transport/direct.py)
+            self._hosts["neighbours"] = {
+                task: inbox for c, d in domains.items() if d is not None and d == self._shm_domain
+                for task, inbox in inboxes.get(c, {}).items()}
             self._tell_tasks(self._hosts)
             if not self._started:
                 self._started = True

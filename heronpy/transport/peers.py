@@ -37,7 +37,7 @@ ENVIRONMENT = {config.TRANSPORT: "HERONPY_TRANSPORT",
                config.FABRIC_PROVIDER: "HERONPY_FABRIC_PROVIDER"}
 """The environment variables that give a setting its value when the topology config does not."""
 
-CHUNK = struct.Struct("<IIQ")  # sender container, sender incarnation, message length
+CHUNK = struct.Struct("<IIQ")  # sender (container or task), its incarnation, message length
 COUNT = struct.Struct("<I")  # parts in the message; then each part's length (u32), then parts
 MAX_MESSAGE = fabric.MAX_MESSAGE + 256
 """The largest fabric message: a frame with a 1 MiB payload and what describes it fits in one."""
@@ -315,7 +315,7 @@ class FabricLink:
 
 def encode(sender: tuple[int, int], frames: Sequence, limit: int = MAX_MESSAGE) -> list[list]:
     """The fabric messages, each a list of buffers of at most ``limit`` bytes in all, that
-    carry the message ``frames`` from ``sender`` (container, incarnation)."""
+    carry the message ``frames`` from ``sender`` (container or task, incarnation)."""
     parts = [memoryview(frame).cast("B") for frame in frames]
     head = struct.pack(f"<I{len(parts)}I", len(parts), *(part.nbytes for part in parts))
     total = len(head) + sum(part.nbytes for part in parts)
@@ -341,34 +341,35 @@ class Reassembly:
     """Turns fabric messages back into messages: chunks wait, by sender, for the rest. A
     sender's chunks arrive in order, so only a sender that died mid-message (its successor
     has another incarnation) leaves an incomplete one: dropped, as is anything malformed,
-    each reported to ``dropped``."""
+    each reported to ``dropped``. A sender is a container (stream managers) or a task
+    (``direct.py``)."""
 
     def __init__(self, dropped: Callable[[str], None]):
         self._dropped = dropped
-        self._partial: dict[int, tuple[int, bytearray, int]] = {}  # container -> chunks so far
+        self._partial: dict[int, tuple[int, bytearray, int]] = {}  # sender -> chunks so far
 
     def take(self, data: bytes) -> list | None:
         """The message ``data`` completes (its parts, as memoryviews), if any."""
         if len(data) < CHUNK.size:
             self._dropped(f"dropped a fabric message of {len(data)} bytes")
             return None
-        container, incarnation, total = CHUNK.unpack_from(data)
+        sender, incarnation, total = CHUNK.unpack_from(data)
         body = memoryview(data)[CHUNK.size:]
-        partial = self._partial.get(container)
+        partial = self._partial.get(sender)
         if partial is None and body.nbytes == total:
             return self._parts(body)
         if partial is None or partial[0] != incarnation:
             if partial is not None:
-                self._dropped(f"dropped an incomplete message from container {container}'s "
-                              "previous stream manager")
-            partial = self._partial[container] = (incarnation, bytearray(), total)
+                self._dropped(f"dropped an incomplete message from sender {sender}'s "
+                              "previous incarnation")
+            partial = self._partial[sender] = (incarnation, bytearray(), total)
         buffer = partial[1]
         buffer += body
         if len(buffer) < total:
             return None
-        del self._partial[container]
+        del self._partial[sender]
         if len(buffer) > total:
-            self._dropped(f"dropped a message from container {container} longer than it said")
+            self._dropped(f"dropped a message from sender {sender} longer than it said")
             return None
         return self._parts(memoryview(buffer))
 
