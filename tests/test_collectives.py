@@ -98,10 +98,12 @@ def same(a, b) -> bool:
     return np.allclose(a, b, rtol=1e-12)
 
 
-@pytest.mark.parametrize(("containers", "direct"), [(1, True), (2, True), (2, False)])
-@pytest.mark.parametrize("parallelism", [1, 2, 3, 5, 8])
+@pytest.mark.parametrize(("parallelism", "containers", "direct"),
+                         [(p, c, True) for p in (1, 2, 3, 5, 8) for c in (1, 2)]
+                         + [(3, 2, False), (8, 2, False)])
 def test_every_collective_and_algorithm(parallelism, containers, direct):
-    """Straight from task to task (transport/direct.py), or through the stream managers."""
+    """Straight from task to task (transport/direct.py), or through the stream managers (the
+    path between hosts, here between containers)."""
     builder = TopologyBuilder("collectives")
     producer = builder.add_spout("producer", Producer, par=parallelism)
     builder.add_bolt("consumer", Consumer, par=2,
