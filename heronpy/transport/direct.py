@@ -12,10 +12,9 @@ Why: a ZeroMQ message crosses an I/O thread on each side, ~100 µs per leg on a 
 where a Unix datagram takes ~10 µs; through two stream managers a hop is three legs.
 
 Sends never block. While a neighbour's queue is full (or its socket is not bound: a task
-that is restarting), what is for it waits here, in order; ``flush`` sends it once there is
-room, and ``backlog`` says whether anything waits (the task loop then polls the neighbour's
-socket for room, retries an unbound one within ``RETRY_MS`` and, like a congested stream
-manager, asks for the spouts to pause).
+that is restarting), what is for it waits here, in order, and ``flush`` sends it once there
+is room. Meanwhile ``backlog`` is true and the task emits nothing new (a spout) or takes no
+new input (a bolt), waiting for room (its poller) or ``RETRY_MS`` (an unbound neighbour).
 Frames between two tasks always take this path, so they stay in order.
 """
 
@@ -26,7 +25,7 @@ import errno
 import os
 import socket
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import zmq
 
@@ -36,6 +35,7 @@ CHUNK = 60 * 1024
 """The largest datagram: below the default socket send buffer (208 KiB on Linux) with room
 to spare."""
 RETRY_MS = 10
+"""How often a task retries a neighbour whose socket is not bound (nothing to poll on)."""
 _RETRY = (errno.EAGAIN, errno.ENOBUFS, errno.ECONNREFUSED, errno.ENOENT)
 """Send errors after which the datagram waits and is tried again: no room, or the peer's
 socket is not bound (yet, or again)."""
@@ -50,7 +50,7 @@ def path(inbox_endpoint: str) -> str:
 class DirectInbox:
     """This task's datagram socket: what its neighbours sent, in each one's order."""
 
-    def __init__(self, where: str, dropped):
+    def __init__(self, where: str, dropped: Callable[[str], None]):
         with contextlib.suppress(FileNotFoundError):  # a predecessor's, if we were restarted
             os.unlink(where)
         self._path = where
