@@ -1,6 +1,6 @@
 """The hop between two stream managers: one-way latency (p50, p99) and throughput per frame
-size, over ZeroMQ tcp and over libfabric (tcp;ofi_rxm, shm), next to raw pyzmq and libfabric's
-own fi_pingpong measured in the same run.
+size, over ZeroMQ tcp and over libfabric (tcp;ofi_rxm, shm), next to raw pyzmq, raw Unix
+datagrams and libfabric's own fi_pingpong measured in the same run.
 
     python -m benchmarks.transport [--quick] [--runs 3] [--out benchmarks/results]
 
@@ -15,10 +15,12 @@ managers take them (their queues apply backpressure), payload bytes over the tim
 arrival. Every frame received is checked (destination, sequence, size and content) before a
 figure counts.
 
-Raw pyzmq: PUSH/PULL over tcp to an echo process: latency is half a round trip, throughput a
-stream to a sink that answers at the end. fi_pingpong (libfabric-bin): its mean one-way time
-(in the p50 column) and the MB/s of its ping-pong (one message at a time), per provider. Both
-are one hop between two processes, without any stream manager.
+Raw pyzmq: PUSH/PULL over tcp, and over ipc (the leg between a task and its stream manager),
+to an echo process: latency is half a round trip, throughput a stream to a sink that answers
+at the end. Raw Unix datagrams (what transport/direct.py sends between the tasks of a host):
+half a round trip to an echo process, frames up to one datagram. fi_pingpong (libfabric-bin):
+its mean one-way time (in the p50 column) and the MB/s of its ping-pong (one message at a
+time), per provider. All are one hop between two processes, without any stream manager.
 
 Frames here are what a stream manager sees: one per batch of tuples in a topology. Small ones
 stream slowly because the stream managers' queues hold ``heronpy.queue.frames`` (8) frames,
@@ -31,6 +33,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -46,7 +49,7 @@ import zmq
 from benchmarks.fabric_pingpong import fi_pingpong, label
 from benchmarks.suite import Result
 from heronpy.runtime.launcher import child_environment
-from heronpy.transport import zeromq
+from heronpy.transport import direct, zeromq
 from heronpy.transport.frame import HEADER, Kind, control, header
 from heronpy.transport.libfabric import FabricUnavailable
 
@@ -239,13 +242,14 @@ def zmq_peer(inbound: str, outbound: str) -> None:
 
 
 class RawZmq:
-    """PUSH/PULL tcp between this process and a zmq_peer process."""
+    """PUSH/PULL between this process and a zmq_peer process, over ``tcp`` or ``ipc``."""
 
-    def __init__(self):
+    def __init__(self, transport: str = "tcp"):
         self._ctx = zmq.Context()
+        self._dir = tempfile.mkdtemp(prefix="heronpy-raw-")
         self._push, self._pull = self._ctx.socket(zmq.PUSH), self._ctx.socket(zmq.PULL)
-        self._push.bind("tcp://127.0.0.1:*")
-        self._pull.bind("tcp://127.0.0.1:*")
+        for sock, name in ((self._push, "out"), (self._pull, "in")):
+            sock.bind("tcp://127.0.0.1:*" if transport == "tcp" else f"ipc://{self._dir}/{name}")
         self._peer = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.transport", "--zmq-peer",
              self._push.last_endpoint.decode(), self._pull.last_endpoint.decode()],
@@ -285,12 +289,67 @@ class RawZmq:
 
     def __exit__(self, *exc) -> None:
         self._push.send(msgpack.packb([]))
-        try:
-            self._peer.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            self._peer.kill()
-            self._peer.wait()
+        _stop(self._peer)
         self._ctx.destroy(linger=0)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+# -- raw Unix datagrams (what transport/direct.py uses between tasks): an echo process --------
+
+def datagram_peer(inbound: str, outbound: str) -> None:
+    """The peer process: binds ``inbound``, says so, then sends back every datagram until an
+    empty one."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(inbound)
+        sock.sendto(b"ready", outbound)
+        while data := sock.recv(direct.CHUNK):
+            sock.sendto(data, outbound)
+
+
+class RawDatagram:
+    """Unix datagrams between this process and a datagram_peer process: latency only, of
+    frames up to ``direct.CHUNK`` bytes (what one datagram of transport/direct.py carries)."""
+
+    def __init__(self):
+        self._dir = tempfile.mkdtemp(prefix="heronpy-raw-")
+        self._peer_path, own = os.path.join(self._dir, "peer"), os.path.join(self._dir, "own")
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(own)
+        self._sock.settimeout(WAIT)
+        self._peer = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.transport", "--datagram-peer", self._peer_path,
+             own], env=child_environment())
+        if self._sock.recv(16) != b"ready":
+            raise RuntimeError("the datagram peer did not start")
+
+    def latency(self, size: int, count: int) -> list[float]:
+        data, halves = payload(size), []
+        for i in range(WARM_UP + count):
+            started = time.perf_counter_ns()
+            self._sock.sendto(data, self._peer_path)
+            echoed = self._sock.recv(direct.CHUNK)
+            if i >= WARM_UP:
+                halves.append((time.perf_counter_ns() - started) / 2000)
+            if echoed != data:
+                raise RuntimeError(f"the datagram peer echoed {len(echoed)} of {size} bytes wrong")
+        return halves
+
+    def __enter__(self) -> RawDatagram:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._sock.sendto(b"", self._peer_path)
+        _stop(self._peer)
+        self._sock.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _stop(peer: subprocess.Popen) -> None:
+    try:
+        peer.wait(WAIT)
+    except subprocess.TimeoutExpired:
+        peer.kill()
+        peer.wait()
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -318,12 +377,18 @@ def measure_once(quick: bool, sizes: list[int]) -> dict[tuple[str, int], dict[st
                     out[system, size] = {
                         "p50": percentile(times, 50), "p99": percentile(times, 99),
                         "MBps": hop.throughput(to, size, stream_count(size, quick)) / 1e6}
-    with RawZmq() as raw:
-        for size in sizes:
+    for transport in ("tcp", "ipc"):
+        with RawZmq(transport) as raw:
+            for size in sizes:
+                halves = raw.latency(size, latency_count(size, quick))
+                out[f"raw pyzmq {transport}, one hop", size] = {
+                    "p50": percentile(halves, 50), "p99": percentile(halves, 99),
+                    "MBps": raw.throughput(size, stream_count(size, quick)) / 1e6}
+    with RawDatagram() as raw:
+        for size in (s for s in sizes if s <= direct.CHUNK):
             halves = raw.latency(size, latency_count(size, quick))
-            out["raw pyzmq tcp, one hop", size] = {
-                "p50": percentile(halves, 50), "p99": percentile(halves, 99),
-                "MBps": raw.throughput(size, stream_count(size, quick)) / 1e6}
+            out["raw Unix datagram, one hop", size] = {
+                "p50": percentile(halves, 50), "p99": percentile(halves, 99)}
     for provider in ("tcp;ofi_rxm", "shm"):
         for size in sizes:
             got = fi_pingpong(provider, size, latency_count(size, quick) * 5)
@@ -404,9 +469,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"),
                         help="where transport.png goes")
     parser.add_argument("--zmq-peer", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--datagram-peer", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.zmq_peer:
         zmq_peer(*args.zmq_peer)
+        return
+    if args.datagram_peer:
+        datagram_peer(*args.datagram_peer)
         return
     sizes = QUICK_SIZES if args.quick else SIZES
     result = measure(args.quick, runs=args.runs, sizes=sizes)

@@ -8,8 +8,9 @@ back together on arrival (``peers.encode`` / ``peers.Reassembly``, keyed by send
 Large arrays go through /dev/shm first (``shm.py``), so a datagram usually carries a header
 and a descriptor.
 
-Why: a ZeroMQ message crosses an I/O thread on each side, ~100 µs per leg on a 2-core VM,
-where a Unix datagram takes ~10 µs; through two stream managers a hop is three legs.
+Why: a ZeroMQ message crosses an I/O thread on each side, 40-110 µs per leg on a 2-core VM
+(more under load), where a Unix datagram takes ~10 µs (``python -m benchmarks.transport``
+measures both); through two stream managers a hop is three legs.
 
 Sends never block. While a neighbour's queue is full (or its socket is not bound: a task
 that is restarting), what is for it waits here, in order, and ``flush`` sends it once there
