@@ -71,15 +71,19 @@ DEFAULTS: dict[str, object] = {
 def message_timeout(topology_config: dict) -> float | None:
     """ATLEAST_ONCE: how long a tuple tree may take before its spout is told it failed; None
     when ``topology.enable.message.timeouts`` is off."""
-    if str(topology_config.get(api_constants.TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)).lower() in (
-            "false", "0"):
+    if _is_false(topology_config.get(api_constants.TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)):
         return None
     return float(topology_config[api_constants.TOPOLOGY_MESSAGE_TIMEOUT_SECS])
 
 
 def flag(config: dict, key: str) -> bool:
     """``config[key]`` (or its default) as a boolean; "false" and "0" are false."""
-    return str(config.get(key, DEFAULTS[key])).lower() not in ("false", "0")
+    return not _is_false(config.get(key, DEFAULTS[key]))
+
+
+def _is_false(value) -> bool:
+    """False, "false" or "0", in any case: config values may be strings, as Heron's are."""
+    return str(value).lower() in ("false", "0")
 
 
 def number(config: dict, key: str) -> float:

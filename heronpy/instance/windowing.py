@@ -32,8 +32,10 @@ class WindowDriver:
         self._send_watermark = send_watermark
         self._timestamp_index = timestamp_index
         self._ack = ack
-        self._evicted: list = []  # to ack once the windows that fired are processed
-        self._operator = WindowOperator(spec, channels, time.time(), self._evicted.extend)
+        self._evicted: list = []  # ATLEAST_ONCE: to ack once the windows that fired are done
+        self._operator = WindowOperator(
+            spec, channels, time.time(),
+            self._evicted.extend if ack is not None else (lambda items: None))
         self._forwarded = float("-inf")
         timed = not spec.is_count and (not spec.event_time or spec.idle_timeout is not None)
         self.next_timer = monotonic() + _TIMER_SECS if timed else float("inf")
@@ -99,12 +101,9 @@ class WindowDriver:
         if self._spec.late_stream is not None:
             for tup in self._operator.drain_late():
                 self._emit(tup.values, self._spec.late_stream)
-        if self._evicted:
-            evicted = self._evicted.copy()
-            self._evicted.clear()  # the same list: the operator extends it
-            if self._ack is not None:
-                for tup in evicted:
-                    self._ack(tup)
+        for tup in self._evicted:
+            self._ack(tup)
+        self._evicted.clear()  # in place: the operator extends this list
         watermark = self._operator.watermark
         if watermark > self._forwarded and watermark != float("inf"):
             self._forwarded = watermark
