@@ -48,6 +48,7 @@ def peer(provider: str, fd: int) -> None:
                 data = ep.recv(WAIT, copy=False)
                 if what == "echo":
                     ep.send(other, data)
+                ep.give_back(data)
             if what == "sink":
                 ep.send(other, b"done")
             ep.flush(WAIT)
@@ -94,12 +95,12 @@ def ping_pong(ep: FabricEndpoint, other: int, conn: Connection, size: int,
     conn.send(("echo", count + 100))
     for _ in range(100):
         ep.send(other, data)
-        ep.recv(WAIT, copy=False)
+        ep.give_back(ep.recv(WAIT, copy=False))
     halves = []
     for _ in range(count):
         started = time.perf_counter_ns()
         ep.send(other, data)
-        ep.recv(WAIT, copy=False)
+        ep.give_back(ep.recv(WAIT, copy=False))
         halves.append((time.perf_counter_ns() - started) / 2000)
     cuts = statistics.quantiles(halves, n=100)
     return cuts[49], cuts[98]

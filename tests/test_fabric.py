@@ -17,7 +17,12 @@ from helpers import provider_params, rdm_providers, subprocess_env
 from heronpy.transport.libfabric import FabricUnavailable
 
 try:
-    from heronpy.transport.fabric import FabricEndpoint, FabricError, providers
+    from heronpy.transport.fabric import (
+        SEND_IN_PLACE_FROM,
+        FabricEndpoint,
+        FabricError,
+        providers,
+    )
 
     RDM = rdm_providers()
 except FabricUnavailable as e:
@@ -107,16 +112,36 @@ def test_a_burst_to_a_slow_receiver_loses_and_reorders_nothing(pair):
     assert receiver.result() == [numbered(i) for i in range(BURST)]
 
 
-def test_recv_without_copy_lends_the_buffer_until_the_next_recv(pair):
+def test_a_large_message_sent_in_place_stays_alive_until_sent(pair):
+    """Large messages go from the sender's own memory: the endpoint keeps it alive even when
+    the caller lets go of it at once (and the allocator hands it out again)."""
     a, b, to_b = pair
-    a.send(to_b, b"first")
-    a.send(to_b, b"second")
+    for seed in range(8):  # one in flight per send buffer
+        a.sendv(to_b, [bytearray(message(SEND_IN_PLACE_FROM, seed)), message(1 << 19, seed)])
+    clobber = [bytearray(b"\xff" * (1 << 19)) for _ in range(8)]  # reuses what was freed
+    receiver = Receiver(b, 8)
     a.flush(WAIT)
-    first = b.recv(WAIT, copy=False)
-    assert isinstance(first, memoryview) and first == b"first"
-    assert b.recv(WAIT) == b"second"
+    assert receiver.result() == [message(SEND_IN_PLACE_FROM, i) + message(1 << 19, i)
+                                 for i in range(8)]
+    assert a._in_place == {} and clobber
+
+
+def test_recv_without_copy_lends_the_buffers_until_given_back(pair):
+    a, b, to_b = pair
+    sent = [numbered(i) for i in range(9)]  # one more than b has receive buffers
+    for data in sent:
+        a.send(to_b, data)
+    a.flush(WAIT)
+    lent = [b.recv(WAIT, copy=False) for _ in range(8)]
+    assert all(isinstance(view, memoryview) for view in lent) and lent == sent[:8]
+    assert b.recv(0.2) is None  # every buffer lent: the last message waits
+    b.give_back(lent[0])
     with pytest.raises(ValueError, match="released"):
-        bytes(first)
+        bytes(lent[0])
+    assert b.recv(WAIT) == sent[8]
+    assert lent[1:] == sent[1:8]  # still lent, still intact
+    with pytest.raises(ValueError, match="give_back takes a memoryview"):
+        b.give_back(memoryview(sent[1]))
 
 
 def test_recv_times_out_in_time(pair):

@@ -2,7 +2,8 @@
 
 A real stream manager process is wired to sockets this test owns: it plays the topology master,
 two local tasks and a peer stream manager. Hypothesis generates frames of every shape; after
-each batch of them a probe frame must still reach a local task and the peer.
+each batch of them a probe frame must still reach a local task (from the peer) and the peer
+(from a local task).
 """
 
 import json
@@ -83,10 +84,12 @@ class FakeNeighbours:
         return False
 
     def probe(self) -> None:
-        """A valid frame to a local task and one to the peer must still get through."""
-        for dest, sock in ((1, self.tasks[1]), (REMOTE_TASK, self.peer)):
+        """Valid frames must still get through: from the peer to a local task, from a local
+        task to the peer."""
+        for inbox, dest, sock in ((self.remote_inbox, 1, self.tasks[1]),
+                                  (self.local_inbox, REMOTE_TASK, self.peer)):
             tag = uuid.uuid4().bytes
-            self.remote_inbox.send_multipart([header(Kind.DATA, 0, 7, dest, 1), tag])
+            inbox.send_multipart([header(Kind.DATA, 0, 7, dest, 1), tag])
             assert self._receive(sock, lambda f, tag=tag: f[-1] == tag), f"probe to {dest} lost"
         assert self.process.poll() is None, "the stream manager died"
 
@@ -123,8 +126,8 @@ def test_stream_manager_survives_random_frames():
         @settings(max_examples=150, deadline=None, database=None)
         @given(st.lists(frames, min_size=1, max_size=20))
         def garbage_then_probe(batch):
-            for parts in batch:
-                neighbours.remote_inbox.send_multipart(parts)
+            for i, parts in enumerate(batch):  # as if from the peer or from a local task
+                (neighbours.remote_inbox, neighbours.local_inbox)[i % 2].send_multipart(parts)
             neighbours.probe()
 
         garbage_then_probe()

@@ -2,6 +2,7 @@
 and two or three FabricPeers in this process over shm and tcp;ofi_rxm, driven in turns (their
 calls never wait, so one thread moves data for all)."""
 
+import contextlib
 import glob
 import os
 import random
@@ -201,6 +202,84 @@ def test_a_full_link_refuses_and_loses_nothing(pair):
     more = message(99, 24, 65536)
     a_to_b.send_multipart(more)  # room again
     assert collect(b, 1, a) == [more]
+
+
+def test_kept_messages_stay_lent_up_to_a_bound_then_are_copied(pair):
+    """What a stream manager does while a task's queue is full: it keeps every message. The
+    first ``LENT_BUFFERS`` stay in their receive buffers, the rest are copied, so that buffers
+    remain to receive into; released ones take messages again."""
+    a, b, a_to_b = pair
+    connect(a_to_b, a, b)
+
+    def send_and_keep(sent: list[list[bytes]]) -> list[bool]:
+        """Sends ``sent``, keeps each message; returns which ones were copied."""
+        kept, waiting = [], list(sent)
+        deadline = time.monotonic() + WAIT
+        while len(kept) < len(sent):
+            assert time.monotonic() < deadline, f"{len(kept)} of {len(sent)} arrived"
+            if waiting:
+                try:
+                    a_to_b.send_multipart(waiting[0], zmq.NOBLOCK)
+                    waiting.pop(0)
+                except zmq.Again:
+                    pass
+            a.receive(0)
+            kept += [b.keep(m) for m in b.receive(256)]
+        assert [[bytes(part) for part in m] for m in kept] == sent  # intact all along
+        for m in kept:
+            b.release(m)
+        return [all(isinstance(part, bytes) for part in m) for m in kept]
+
+    many = peers.RECV_BUFFERS + 4
+    copied = send_and_keep([message(i, 24, 1000) for i in range(many)])
+    assert copied == [False] * peers.LENT_BUFFERS + [True] * (many - peers.LENT_BUFFERS)
+    # released: lent again
+    assert send_and_keep([message(i, 24, 99) for i in range(peers.LENT_BUFFERS)]) == \
+        [False] * peers.LENT_BUFFERS
+
+
+def test_large_parts_go_to_zeromq_from_the_receive_buffer(pair, tmp_path):
+    """Parts of LEND_FROM bytes or more become ZeroMQ frames over the receive buffer (up to
+    LENT_BUFFERS buffers at a time: the rest are received as usual), and the buffer takes
+    messages again only once ZeroMQ has sent them and let go."""
+    a, b, a_to_b = pair
+    connect(a_to_b, a, b)
+
+    def arrive(sent: list[list[bytes]]) -> list[list]:
+        got, waiting = [], list(sent)
+        deadline = time.monotonic() + WAIT
+        while len(got) < len(sent):
+            assert time.monotonic() < deadline, f"{len(got)} of {len(sent)} arrived"
+            if waiting:
+                with contextlib.suppress(zmq.Again):
+                    a_to_b.send_multipart(waiting[0], zmq.NOBLOCK)
+                    waiting.pop(0)
+            a.receive(0)
+            got += b.receive(256)
+        return got
+
+    many = peers.RECV_BUFFERS + 4
+    sent = [message(i, 24, peers.LEND_FROM) for i in range(many)]
+    got = arrive(sent)  # held, as ZeroMQ holds frames it has not sent yet
+    lent = [isinstance(m[1], zmq.Frame) for m in got]
+    assert lent == [True] * peers.LENT_BUFFERS + [False] * (many - peers.LENT_BUFFERS)
+    first = slice(peers.LENT_BUFFERS)
+    assert [bytes(m[1]) for m in got[first]] == [m[1] for m in sent[first]]  # not overwritten
+    ctx = zmq.Context()
+    try:
+        push, pull = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
+        pull.bind(f"ipc://{tmp_path}/task")
+        push.connect(f"ipc://{tmp_path}/task")
+        for m in got[first]:
+            push.send_multipart([m[0], m[1]], copy=False)
+        del got, m
+        for frames in sent[first]:
+            assert pull.poll(WAIT * 1000) and pull.recv_multipart() == frames
+    finally:
+        ctx.destroy(linger=0)
+    deadline = time.monotonic() + WAIT
+    while not isinstance(arrive([message(99, 24, peers.LEND_FROM)])[0][1], zmq.Frame):
+        assert time.monotonic() < deadline, "ZeroMQ's loans never came back"
 
 
 def test_two_senders_interleave_chunked_messages(provider):

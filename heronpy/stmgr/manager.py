@@ -46,10 +46,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECS = 1.0
 _DRAIN = 256  # frames read from one socket before looking at the others
 COPY_BELOW = 4 << 20
-"""Buffers (from a fabric peer) smaller than this are copied into the message to a task:
-pyzmq lends larger ones (it sends zmq Frames, from ZeroMQ peers, by reference either way), and
-a lent buffer wakes its garbage-collector thread when sent (a futex wake and a GIL hand-off):
-~10 % of a stream manager's CPU per 64 KiB frame here, where a copy costs ~3 µs."""
+"""Parts smaller than this are copied into the message to a task, unless they are ZeroMQ
+frames already (from ZeroMQ peers, or large parts ``transport/loans.py`` hands over): a fabric
+peer's buffer is only lent until the next receive (larger than any fabric message, so always
+copied), and a buffer pyzmq lends wakes its garbage-collector thread when sent (a futex wake
+and a GIL hand-off): ~10 % of a stream manager's CPU per 64 KiB frame here."""
 
 
 class StreamManager:
@@ -79,6 +80,7 @@ class StreamManager:
         for task, sock in self._local.items():
             sock.copy_threshold = COPY_BELOW
             self._routes[task] = sock
+        self._peer_routes = list(self._routes)  # peers send only for local tasks
         self._overflow: dict[Link, deque] = {}
         self._poller_key = None
         self._cached_poller: zmq.Poller | None = None
@@ -114,7 +116,7 @@ class StreamManager:
                     elif sock is self._inbox or sock is self._spouts:
                         self._route_from(sock)
                 for frames in self._mesh.receive(_DRAIN):  # from the peers, whatever woke us
-                    self._route(frames)
+                    self._route(frames, self._peer_routes)
                 for link in [link for link in self._overflow if not isinstance(link, zmq.Socket)]:
                     self._drain_overflow(link)  # a fabric link: it may have room now
                 self._tell_spouts()
@@ -153,12 +155,13 @@ class StreamManager:
                 frames = inbox.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            self._route(frames)
+            self._route(frames, self._routes)
             if self._congested and inbox is self._spouts:
                 return  # stop reading spouts at once
 
-    def _route(self, frames: list) -> None:
-        """Forwards one message (zmq Frames, or buffers from a fabric peer) by its header."""
+    def _route(self, frames: list, routes: list[Link | None]) -> None:
+        """Forwards one message (zmq Frames, or buffers from a fabric peer) by its header, on
+        ``routes`` (by destination task)."""
         if len(frames) < 2 or len(frames[0]) != HEADER.size:
             self._drop(f"a frame of {len(frames)} parts / header {len(frames[0])} bytes")
             return
@@ -168,8 +171,8 @@ class StreamManager:
             self._on_task_control(memoryview(frames[1]))
         elif head[0] == Kind.ACK and dest in self._local:
             self._on_acks(head[1], memoryview(frames[1]))
-        elif dest < len(self._routes) and self._routes[dest] is not None:
-            self._forward(self._routes[dest], frames)
+        elif dest < len(routes) and routes[dest] is not None:
+            self._forward(routes[dest], frames)
         else:
             self._drop(f"a frame for unknown task {dest}")
 
@@ -200,12 +203,12 @@ class StreamManager:
     def _forward(self, sock: Link, frames) -> None:
         queue = self._overflow.get(sock)
         if queue is not None:  # keep the order: behind what already waits
-            queue.append(frames)
+            queue.append(self._mesh.keep(frames))
             return
         try:
             sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
         except zmq.Again:
-            self._overflow[sock] = deque([frames])
+            self._overflow[sock] = deque([self._mesh.keep(frames)])
             self._congested = True
 
     def _drain_overflow(self, sock: Link) -> None:
@@ -213,7 +216,7 @@ class StreamManager:
         try:
             while queue:
                 sock.send_multipart(queue[0], zmq.NOBLOCK, copy=False)
-                queue.popleft()
+                self._mesh.release(queue.popleft())
         except zmq.Again:
             return
         del self._overflow[sock]
@@ -323,4 +326,3 @@ class StreamManager:
 
     def _to_master(self, message: dict) -> None:
         self._tmaster.send(msgpack.packb(message))
-

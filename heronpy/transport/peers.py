@@ -29,6 +29,7 @@ import zmq
 from heronpy import config
 from heronpy.transport import fabric, zeromq
 from heronpy.transport.fabric import FabricEndpoint, FabricError
+from heronpy.transport.loans import Loans
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ MAX_MESSAGE = fabric.MAX_MESSAGE + 256
 """The largest fabric message: a frame with a 1 MiB payload and what describes it fits in one."""
 RECV_BUFFERS = 16
 SEND_BUFFERS = 16
+LENT_BUFFERS = RECV_BUFFERS // 2
+"""At most this many receive buffers are held beyond a receive (``loans.py``)."""
+LEND_FROM = 262144
+"""Parts of received messages this large go to ZeroMQ in place (``loans.py``)."""
 WARM_UP_SECS = 10.0
 SPIN_SECS = 0.001
 """After fabric traffic, a provider without a file descriptor to wait on (shm) is polled
@@ -93,7 +98,14 @@ class Peers(Protocol):
         """Opens the connections now rather than at the first message (all peers at once)."""
 
     def receive(self, limit: int) -> list[list]:
-        """Up to ``limit`` messages that have arrived, without waiting; moves data."""
+        """Up to ``limit`` messages that have arrived, without waiting; moves data. Their
+        parts may be lent until the next ``receive``: ``keep`` what must outlive that."""
+
+    def keep(self, message: list) -> list:
+        """``message`` (from ``receive``), or a copy of it, to hold until ``release``."""
+
+    def release(self, message: list) -> None:
+        """Done with ``message``, which ``keep`` returned."""
 
     def wait_ms(self, longest: int) -> int:
         """How long the next poll of ``handles`` may block, at most ``longest``."""
@@ -151,6 +163,12 @@ class ZmqPeers:
             pass
         return messages
 
+    def keep(self, message: list) -> list:
+        return message  # zmq Frames: reference-counted
+
+    def release(self, message: list) -> None:
+        pass
+
     def wait_ms(self, longest: int) -> int:
         return longest
 
@@ -171,6 +189,7 @@ class FabricPeers:
         self.sender = (container, int.from_bytes(os.urandom(4), "little"))
         self._links: list[FabricLink] = []
         self._reassembly = Reassembly(self.failed)
+        self._loans = Loans(self._inbox, LENT_BUFFERS, LEND_FROM)
         self._active = 0.0  # when fabric traffic last moved
         self.failures = 0
 
@@ -217,20 +236,29 @@ class FabricPeers:
 
     def receive(self, limit: int) -> list[list]:
         messages = []
+        self._loans.end_receive()
         try:
             for endpoint in self._endpoints:  # sends complete, even with ``limit`` 0
                 endpoint.progress()
             for link in self._links:
                 link.flush()
-            while len(messages) < limit and (data := self._inbox.recv(0)) is not None:
+            while len(messages) < limit and (data := self._inbox.recv(0, copy=False)) is not None:
                 message = self._reassembly.take(data)
-                if message is not None:
-                    messages.append(message)
+                if message is None:
+                    self._inbox.give_back(data)
+                else:
+                    messages.append(self._loans.lend(message, data))
         except FabricError as err:
             self.failed(err)
         if messages:
             self.busy()
         return messages
+
+    def keep(self, message: list) -> list:
+        return self._loans.keep(message)
+
+    def release(self, message: list) -> None:
+        self._loans.release(message)
 
     def busy(self) -> None:
         self._active = monotonic()
@@ -348,8 +376,9 @@ class Reassembly:
         self._dropped = dropped
         self._partial: dict[int, tuple[int, bytearray, int]] = {}  # sender -> chunks so far
 
-    def take(self, data: bytes) -> list | None:
-        """The message ``data`` completes (its parts, as memoryviews), if any."""
+    def take(self, data: bytes | memoryview) -> list | None:
+        """The message ``data`` completes (its parts, as memoryviews), if any: parts of
+        ``data`` itself when it is a whole message."""
         if len(data) < CHUNK.size:
             self._dropped(f"dropped a fabric message of {len(data)} bytes")
             return None
