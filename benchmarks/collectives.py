@@ -77,6 +77,7 @@ from heronpy.api.component.component_spec import GlobalStreamId
 from heronpy.api.spout.spout import Spout
 from heronpy.api.stream import Grouping, Stream
 from heronpy.api.topology import TopologyBuilder
+from heronpy.cli import config_pair
 from heronpy.config import BATCH_SIZE
 
 OPS = ["broadcast", "reduce", "allreduce"]
@@ -299,7 +300,8 @@ class Spmd(Bolt):
             self.emit([array], stream="data")
 
 
-def topology(op: str, algorithm: str, p: int, phases: list[Phase]) -> TopologyBuilder:
+def topology(op: str, algorithm: str, p: int, phases: list[Phase],
+             extra_config: dict | None = None) -> TopologyBuilder:
     builder = TopologyBuilder(f"collective_{op}_{algorithm}_{p}")
     if op == "allreduce":
         start = builder.add_spout("start", Start, par=1)
@@ -315,7 +317,8 @@ def topology(op: str, algorithm: str, p: int, phases: list[Phase]) -> TopologyBu
         builder.add_bolt("sink", Sink, par=1 if op == "reduce" else p,
                          inputs={source["data"]: grouping})
     builder.set_config({"topology.stmgrs": 2, "bench.op": op, "bench.phases": [
-        asdict(ph) for ph in phases], "bench.producers": 1 if op == "broadcast" else p})
+        asdict(ph) for ph in phases], "bench.producers": 1 if op == "broadcast" else p,
+        **(extra_config or {})})
     return builder
 
 
@@ -343,10 +346,12 @@ class Figures:
         return statistics.median(self.rates)
 
 
-def run_heronpy(op: str, algorithm: str, p: int, phases: list[Phase]) -> dict[int, Figures]:
+def run_heronpy(op: str, algorithm: str, p: int, phases: list[Phase],
+                extra_config: dict | None = None) -> dict[int, Figures]:
     """One topology run: {size: figures}, after checking that every task got every round."""
     budget = 60 + sum((ph.end - ph.start) * (ph.pace + ph.size * p / 20e6) for ph in phases)
-    result = heronpy.local.run(topology(op, algorithm, p, phases), timeout=budget)
+    result = heronpy.local.run(topology(op, algorithm, p, phases, extra_config),
+                               timeout=budget)
     records: dict[str, dict[int, list[float]]] = {"sent": {}, "got": {}}
     for name in ["spmd"] if op == "allreduce" else ["source", "sink"]:
         for task, kind, times in result.outputs(name, "times"):
@@ -417,6 +422,7 @@ class Setup:
     runs: int
     scale: float  # of ROUNDS
     mpi: bool
+    config: dict = field(default_factory=dict)  # for heronpy's topologies (--config)
 
     @classmethod
     def default(cls, quick: bool, mpi: bool = True) -> Setup:
@@ -464,7 +470,8 @@ def collect(setup: Setup) -> Measured:
                           f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
                     try:
                         by_size = run_heronpy(op, algorithm, p,
-                                              make_phases(setup.sizes, setup.scale, paced))
+                                              make_phases(setup.sizes, setup.scale, paced),
+                                              setup.config)
                     except (AssertionError, heronpy.local.TopologyFailed, TimeoutError) as err:
                         got.failed[(op, algorithm, p)] = f"{type(err).__name__}: {err}"[:600]
                         print(f"  FAILED: {got.failed[(op, algorithm, p)]}", file=sys.stderr)
@@ -659,6 +666,9 @@ def main() -> None:
     parser.add_argument("--algorithms", help=f"from {','.join(ALGORITHMS)}")
     parser.add_argument("--runs", type=int)
     parser.add_argument("--no-mpi", action="store_true", help="heronpy only")
+    parser.add_argument("--config", action="append", type=config_pair, default=[],
+                        metavar="KEY=VALUE", help="topology config for heronpy's runs, e.g. "
+                        "heronpy.host.per.container=true (see scripts/link-rate.sh)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/collectives"))
     args = parser.parse_args()
     setup = Setup.default(args.quick, mpi=not args.no_mpi)
@@ -672,6 +682,7 @@ def main() -> None:
         setup.algorithms = args.algorithms.split(",")
     if args.runs:
         setup.runs = args.runs
+    setup.config = dict(args.config)
     if not set(setup.ops) <= set(OPS) or not set(setup.algorithms) <= set(ALGORITHMS):
         parser.error(f"ops are {OPS}, algorithms {ALGORITHMS}")
     load = os.getloadavg()[0]
@@ -679,7 +690,8 @@ def main() -> None:
     load = (load, os.getloadavg()[0])
     table_rows = rows(got)
     print(f"machine: {os.cpu_count()} CPUs, 1-minute load average {load[0]:.1f} before the run "
-          f"and {load[1]:.1f} after (other work on the machine inflates latencies)")
+          f"and {load[1]:.1f} after (other work on the machine inflates latencies)"
+          + "".join(f"; {key} = {value}" for key, value in setup.config.items()))
     print(table(setup, table_rows, got.failed))
     targets = check_targets(table_rows) + mpi_trees(got)
     for line in targets:

@@ -33,7 +33,8 @@ _SHOWN_OUTPUTS = 10
 _STATUS_WINDOW_SECS = 3.0
 
 
-def _config_pair(text: str) -> tuple[str, object]:
+def config_pair(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` (VALUE as JSON, else as a string), for ``--config`` options."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, given {text!r}")
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     def topology_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("file", help="the topology file (a heronpy / Heron Python topology)")
         p.add_argument("args", nargs="*", help="arguments the file sees in sys.argv[1:]")
-        p.add_argument("--config", action="append", type=_config_pair, default=[],
+        p.add_argument("--config", action="append", type=config_pair, default=[],
                        metavar="KEY=VALUE", help="override a topology config value (JSON value)")
         p.add_argument("--containers", type=int, help="number of containers (topology.stmgrs)")
 

@@ -50,6 +50,10 @@ SHM_BUDGET = "heronpy.shm.budget.bytes"
 COLLECTIVE_DIRECT = "heronpy.collective.direct"
 """Collective frames between tasks of one host go straight from task to task (a Unix
 datagram, ``transport/direct.py``) instead of through the stream managers; false: never."""
+HOST_PER_CONTAINER = "heronpy.host.per.container"
+"""Each container acts as a host of its own: shared memory and direct frames only between tasks
+of one container, all else through the stream managers, as between the nodes of a cluster.
+For measuring on one machine what a cluster's network would carry."""
 
 DEFAULTS: dict[str, object] = {
     BATCH_SIZE: 2048,
@@ -65,6 +69,7 @@ DEFAULTS: dict[str, object] = {
     SHM_THRESHOLD: 32 * 1024,
     SHM_BUDGET: 64 * 1024 * 1024,
     COLLECTIVE_DIRECT: True,
+    HOST_PER_CONTAINER: False,
 }
 
 

@@ -273,21 +273,17 @@ class BigArrays(Spout):
         self.emitted += 1
 
 
-@pytest.mark.parametrize("direct", [True, False])
-@pytest.mark.parametrize("threshold", [32 * 1024, 0])
-def test_large_arrays_between_tasks_of_one_host(threshold, direct):
-    """Above ``heronpy.shm.threshold.bytes`` arrays cross by /dev/shm segments (within and
-    across containers, all on this host); 0 turns that off. With ``heronpy.collective.direct``
-    frames go from task to task (inline arrays in chunked datagrams), else through the stream
-    managers. Results are the same; nothing stays in /dev/shm."""
+def run_big_arrays(config: dict) -> tuple[int, int]:
+    """BigArrays from 3 producers over 2 containers to 2 consumers, by a binary-tree broadcast
+    and a flat allreduce, under ``config``: checks every result and that nothing stays in
+    /dev/shm; returns the frames the tasks sent through shared memory and directly."""
     parallelism = 3
     builder = TopologyBuilder("shared")
     producer = builder.add_spout("producer", BigArrays, par=parallelism)
     builder.add_bolt("consumer", Consumer, par=2,
                      inputs={producer["broadcast"]: Grouping.broadcast("binary_tree"),
                              producer["allreduce"]: Grouping.allreduce("sum", "flat")})
-    builder.set_config({"topology.stmgrs": 2, "heronpy.shm.threshold.bytes": threshold,
-                        "heronpy.collective.direct": direct})
+    builder.set_config({"topology.stmgrs": 2, **config})
     before = set(os.listdir("/dev/shm"))
     result = heronpy.local.run(builder, timeout=120)
     assert set(os.listdir("/dev/shm")) <= before
@@ -304,10 +300,29 @@ def test_large_arrays_between_tasks_of_one_host(threshold, direct):
             mine = [array for s, array in got[("broadcast", task)] if s == source]
             assert same(mine, [base * (index + 1) + r for r in range(ROUNDS)])
     tasks = [m for c in result.metrics.values() for m in c["tasks"].values()]
-    shared = sum(m["shared_frames"] for m in tasks)
+    return sum(m["shared_frames"] for m in tasks), sum(m["direct_frames"] for m in tasks)
+
+
+@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("threshold", [32 * 1024, 0])
+def test_large_arrays_between_tasks_of_one_host(threshold, direct):
+    """Above ``heronpy.shm.threshold.bytes`` arrays cross by /dev/shm segments (within and
+    across containers, all on this host); 0 turns that off. With ``heronpy.collective.direct``
+    frames go from task to task (inline arrays in chunked datagrams), else through the stream
+    managers. Results are the same; nothing stays in /dev/shm."""
+    shared, sent_direct = run_big_arrays({"heronpy.shm.threshold.bytes": threshold,
+                                          "heronpy.collective.direct": direct})
     if threshold:
-        assert shared >= ROUNDS * parallelism  # at least every producer's allreduce leaf
+        assert shared >= ROUNDS * 3  # at least every producer's allreduce leaf
     else:
         assert shared == 0
-    sent_direct = sum(m["direct_frames"] for m in tasks)
-    assert sent_direct >= ROUNDS * parallelism if direct else sent_direct == 0
+    assert sent_direct >= ROUNDS * 3 if direct else sent_direct == 0
+
+
+def test_each_container_as_a_host_of_its_own():
+    """``heronpy.host.per.container``: shared memory and direct frames only between tasks of
+    one container; frames between containers go through the stream managers, as between the
+    nodes of a cluster. Same results, with fewer frames on the host-local paths."""
+    one_host = run_big_arrays({})
+    shared, sent_direct = run_big_arrays({"heronpy.host.per.container": True})
+    assert 0 < shared < one_host[0] and 0 < sent_direct < one_host[1]

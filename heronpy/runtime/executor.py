@@ -117,6 +117,7 @@ class Executor:
             "spout_tasks": [t for t, v in layout["tasks"].items() if v[0] in layout["spouts"]],
             "transport": peers.setting(layout["config"], config.TRANSPORT),
             "fabric_provider": peers.setting(layout["config"], config.FABRIC_PROVIDER),
+            "host_per_container": config.flag(layout["config"], config.HOST_PER_CONTAINER),
         }
         stmgr = f"stmgr-{container}"
         children = {stmgr: _Child(None, ["heronpy.stmgr", str(container), json.dumps(stmgr_config)],

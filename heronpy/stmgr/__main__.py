@@ -34,7 +34,8 @@ def main(argv: list[str]) -> int:
             c["queue_frames"], c["message_timeout"], c["spout_tasks"],
             restarted=restarted == ["--restarted"],
             transport=c.get("transport", config.DEFAULTS[config.TRANSPORT]),
-            fabric_provider=c.get("fabric_provider", config.DEFAULTS[config.FABRIC_PROVIDER]))
+            fabric_provider=c.get("fabric_provider", config.DEFAULTS[config.FABRIC_PROVIDER]),
+            host_per_container=c.get("host_per_container", False))
         manager.run()
     except TransportError as err:  # the master has been told
         log.error("%s", err)

@@ -58,7 +58,7 @@ class StreamManager:
                  spout_inbox: str, host: str, task_inboxes: dict[int, str], tmaster: str,
                  start_timeout: float, queue_frames: int, message_timeout: float | None,
                  spout_tasks: list[int], *, restarted: bool, transport: str,
-                 fabric_provider: str):
+                 fabric_provider: str, host_per_container: bool = False):
         self.container = container
         self._spout_tasks = [t for t in spout_tasks if t in task_inboxes]
         self._task_containers = task_containers
@@ -95,6 +95,8 @@ class StreamManager:
         self._peers: dict[int, tuple[str | bytes, Link]] = {}  # container -> (address, link)
         self._started = False
         self._shm_domain = shm.domain()
+        if host_per_container and self._shm_domain is not None:  # config.HOST_PER_CONTAINER
+            self._shm_domain += f":container {container}"
         self._hosts = {"type": "hosts", "neighbours": {}}  # for tasks: see _on_master
         self._next_heartbeat = 0.0
         self._running = True
