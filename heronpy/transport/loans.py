@@ -5,9 +5,11 @@ no new message until it is given back. ``Loans`` gives it back once nobody holds
 
 - the stream manager, until its next receive, or, for a message it keeps in a queue (``keep``),
   until it has sent it on (``release``);
-- ZeroMQ, which sends the message's large parts to a task straight from the buffer. Here its
-  copy of a part costs ~30 µs at 64 KiB and ~200 µs at 1 MiB (a fresh allocation, faulted in
-  page by page); lending costs ~15 µs.
+- ZeroMQ, which sends the message's large parts to a task straight from the buffer (the
+  memory stays valid, whatever closes, while anything refers to it). Here ZeroMQ's copy of a
+  part costs ~60 µs at 256 KiB and ~200 µs at 1 MiB (a fresh allocation, faulted in page by
+  page); lending costs ~15 µs, plus a wake-up of pyzmq's garbage-collector thread when ZeroMQ
+  lets go, which made 64 KiB frames slower end to end.
 
 At most ``limit`` buffers are held beyond a receive: past that, messages are copied, so that a
 slow task never starves the others of receive buffers.
