@@ -48,6 +48,7 @@ def peer(provider: str, fd: int) -> None:
                 data = ep.recv(WAIT, copy=False)
                 if what == "echo":
                     ep.send(other, data)
+                    ep.flush(WAIT)  # a large message goes from the buffer: sent before it is back
                 ep.give_back(data)
             if what == "sink":
                 ep.send(other, b"done")

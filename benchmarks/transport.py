@@ -15,6 +15,10 @@ managers take them (their queues apply backpressure), payload bytes over the tim
 arrival. Every frame received is checked (destination, sequence, size and content) before a
 figure counts.
 
+heronpy's FabricEndpoint alone (benchmarks/fabric_pingpong.py): half a round trip between two
+processes that only call it, busy polling, for the sizes both benchmarks have (64 B, 64 KiB,
+1 MiB): the floor of any Python code on libfabric here.
+
 Raw pyzmq: PUSH/PULL over tcp, and over ipc (the leg between a task and its stream manager),
 to an echo process: latency is half a round trip, throughput a stream to a sink that answers
 at the end. Raw Unix datagrams (what transport/direct.py sends between the tasks of a host):
@@ -47,11 +51,12 @@ import msgpack
 import zmq
 
 from benchmarks.fabric_pingpong import fi_pingpong, label
+from benchmarks.fabric_pingpong import measure as endpoint_ping_pong
 from benchmarks.suite import Result
 from heronpy.runtime.launcher import child_environment
 from heronpy.transport import direct, zeromq
 from heronpy.transport.frame import HEADER, Kind, control, header
-from heronpy.transport.libfabric import FabricUnavailable
+from heronpy.transport.libfabric import FabricError, FabricUnavailable
 
 SIZES = [64, 1024, 16384, 65536, 262144, 1 << 20]
 QUICK_SIZES = [64, 65536, 1 << 20]
@@ -390,6 +395,15 @@ def measure_once(quick: bool, sizes: list[int]) -> dict[tuple[str, int], dict[st
             out["raw Unix datagram, one hop", size] = {
                 "p50": percentile(halves, 50), "p99": percentile(halves, 99)}
     for provider in ("tcp;ofi_rxm", "shm"):
+        try:
+            alone = endpoint_ping_pong(provider, latency_count(64, quick))
+        except (FabricUnavailable, FabricError, RuntimeError) as err:
+            print(f"FabricEndpoint over {provider}: skipped ({err})", file=sys.stderr)
+            alone = {}
+        for size in (s for s in sizes if s in alone):
+            p50, p99 = alone[size]
+            out[f"heronpy FabricEndpoint alone {provider}, one hop (Python, no stmgr)", size] = {
+                "p50": p50, "p99": p99}
         for size in sizes:
             got = fi_pingpong(provider, size, latency_count(size, quick) * 5)
             if got is not None:  # its mean one-way time, and MB/s from the ping-pong

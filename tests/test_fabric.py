@@ -126,6 +126,24 @@ def test_a_large_message_sent_in_place_stays_alive_until_sent(pair):
     assert a._in_place == {} and clobber
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_lent_buffer_sent_on_in_place_is_given_back_only_once_sent(provider):
+    with FabricEndpoint(provider) as a, FabricEndpoint(provider) as b:
+        to_b, to_a = a.connect(b.address), b.connect(a.address)
+        warm_up_both(a, b, to_b, to_a)
+        data = message(SEND_IN_PLACE_FROM, 1)
+        a.send(to_b, data)
+        receiver = Receiver(a, 1)  # drives a's progress
+        lent = b.recv(WAIT, copy=False)
+        b.send(to_a, lent)  # from b's receive buffer
+        with pytest.raises(BufferError):
+            b.give_back(lent)
+        b.flush(WAIT)
+        assert receiver.result() == [data]
+        b.give_back(lent)  # still lent after the refusal; now sent
+        a.flush(WAIT)
+
+
 def test_recv_without_copy_lends_the_buffers_until_given_back(pair):
     a, b, to_b = pair
     sent = [numbered(i) for i in range(9)]  # one more than b has receive buffers

@@ -343,11 +343,13 @@ class FabricEndpoint:
 
     def give_back(self, view: memoryview) -> None:
         """Releases ``view``, which ``recv(copy=False)`` lent (using it afterwards raises
-        ValueError); its buffer takes messages again from the next progress on."""
-        lent = self._lent.pop(id(view), None)
+        ValueError); its buffer takes messages again from the next progress on. Raises
+        BufferError, and keeps it lent, while something still uses it (a send in place)."""
+        lent = self._lent.get(id(view))
         if lent is None or lent[0] is not view:
             raise ValueError("give_back takes a memoryview this endpoint's recv lent")
         view.release()
+        del self._lent[id(view)]
         self._unposted.append(lent[1])
 
     def _has_message(self) -> bool:
