@@ -204,6 +204,23 @@ def test_a_full_link_refuses_and_loses_nothing(pair):
     assert collect(b, 1, a) == [more]
 
 
+def deliver(link, sent: list[list[bytes]], sender: FabricPeers, receiver: FabricPeers,
+            take=lambda message: message) -> list:
+    """Sends ``sent`` on ``link`` while ``receiver`` takes each message as it arrives (what
+    ``take`` makes of it is returned, in order): the receive buffers stay lent meanwhile."""
+    got, waiting = [], list(sent)
+    deadline = time.monotonic() + WAIT
+    while len(got) < len(sent):
+        assert time.monotonic() < deadline, f"{len(got)} of {len(sent)} arrived"
+        if waiting:
+            with contextlib.suppress(zmq.Again):
+                link.send_multipart(waiting[0], zmq.NOBLOCK)
+                waiting.pop(0)
+        sender.receive(0)
+        got += [take(m) for m in receiver.receive(256)]
+    return got
+
+
 def test_kept_messages_stay_lent_up_to_a_bound_then_are_copied(pair):
     """What a stream manager does while a task's queue is full: it keeps every message. The
     first ``LENT_BUFFERS`` stay in their receive buffers, the rest are copied, so that buffers
@@ -213,18 +230,7 @@ def test_kept_messages_stay_lent_up_to_a_bound_then_are_copied(pair):
 
     def send_and_keep(sent: list[list[bytes]]) -> list[bool]:
         """Sends ``sent``, keeps each message; returns which ones were copied."""
-        kept, waiting = [], list(sent)
-        deadline = time.monotonic() + WAIT
-        while len(kept) < len(sent):
-            assert time.monotonic() < deadline, f"{len(kept)} of {len(sent)} arrived"
-            if waiting:
-                try:
-                    a_to_b.send_multipart(waiting[0], zmq.NOBLOCK)
-                    waiting.pop(0)
-                except zmq.Again:
-                    pass
-            a.receive(0)
-            kept += [b.keep(m) for m in b.receive(256)]
+        kept = deliver(a_to_b, sent, a, b, take=b.keep)
         assert [[bytes(part) for part in m] for m in kept] == sent  # intact all along
         for m in kept:
             b.release(m)
@@ -245,22 +251,9 @@ def test_large_parts_go_to_zeromq_from_the_receive_buffer(pair, tmp_path):
     a, b, a_to_b = pair
     connect(a_to_b, a, b)
 
-    def arrive(sent: list[list[bytes]]) -> list[list]:
-        got, waiting = [], list(sent)
-        deadline = time.monotonic() + WAIT
-        while len(got) < len(sent):
-            assert time.monotonic() < deadline, f"{len(got)} of {len(sent)} arrived"
-            if waiting:
-                with contextlib.suppress(zmq.Again):
-                    a_to_b.send_multipart(waiting[0], zmq.NOBLOCK)
-                    waiting.pop(0)
-            a.receive(0)
-            got += b.receive(256)
-        return got
-
     many = peers.RECV_BUFFERS + 4
     sent = [message(i, 24, peers.LEND_FROM) for i in range(many)]
-    got = arrive(sent)  # held, as ZeroMQ holds frames it has not sent yet
+    got = deliver(a_to_b, sent, a, b)  # held, as ZeroMQ holds frames it has not sent yet
     lent = [isinstance(m[1], zmq.Frame) for m in got]
     assert lent == [True] * peers.LENT_BUFFERS + [False] * (many - peers.LENT_BUFFERS)
     first = slice(peers.LENT_BUFFERS)
@@ -278,7 +271,8 @@ def test_large_parts_go_to_zeromq_from_the_receive_buffer(pair, tmp_path):
     finally:
         ctx.destroy(linger=0)
     deadline = time.monotonic() + WAIT
-    while not isinstance(arrive([message(99, 24, peers.LEND_FROM)])[0][1], zmq.Frame):
+    while not isinstance(deliver(a_to_b, [message(99, 24, peers.LEND_FROM)], a, b)[0][1],
+                         zmq.Frame):
         assert time.monotonic() < deadline, "ZeroMQ's loans never came back"
 
 
