@@ -1,6 +1,7 @@
 """The hop between two stream managers: one-way latency (p50, p99) and throughput per frame
 size, over ZeroMQ tcp and over libfabric (tcp;ofi_rxm, shm), next to raw pyzmq, raw Unix
-datagrams and libfabric's own fi_pingpong measured in the same run.
+datagrams, heronpy's FabricEndpoint alone and libfabric's own fi_pingpong measured in the same
+run.
 
     python -m benchmarks.transport [--quick] [--runs 3] [--out benchmarks/results]
 

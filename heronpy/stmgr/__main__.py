@@ -35,7 +35,8 @@ def main(argv: list[str]) -> int:
             restarted=restarted == ["--restarted"],
             transport=c.get("transport", config.DEFAULTS[config.TRANSPORT]),
             fabric_provider=c.get("fabric_provider", config.DEFAULTS[config.FABRIC_PROVIDER]),
-            host_per_container=c.get("host_per_container", False))
+            host_per_container=c.get("host_per_container",
+                                     config.DEFAULTS[config.HOST_PER_CONTAINER]))
         manager.run()
     except TransportError as err:  # the master has been told
         log.error("%s", err)
