@@ -48,7 +48,8 @@ LENT_BUFFERS = RECV_BUFFERS // 2
 """At most this many receive buffers are held beyond a receive (``loans.py``)."""
 LEND_FROM = 262144
 """Parts of received messages this large go to ZeroMQ in place (``loans.py``). With in-place
-sends, +17 % MB/s on 1 MiB frames here; no difference at 256 KiB; slower at 64 KiB."""
+sends (``fabric.SEND_IN_PLACE_FROM``), +17 % MB/s on 1 MiB frames here; no difference at
+256 KiB; slower at 64 KiB."""
 WARM_UP_SECS = 10.0
 SPIN_SECS = 0.001
 """After fabric traffic, a provider without a file descriptor to wait on (shm) is polled
