@@ -1,5 +1,6 @@
 """heronpy's libfabric transport on this host: one-way latency and throughput, next to
-libfabric's own ``fi_pingpong`` measured in the same run.
+libfabric's own ``fi_pingpong`` measured in the same run, and the floor of any Python code on
+libfabric (``floor``: no endpoint logic in the loop).
 
     python -m benchmarks.fabric_pingpong [--providers shm "tcp;ofi_rxm"] [--iterations 5000]
 
@@ -44,6 +45,9 @@ def peer(provider: str, fd: int) -> None:
         ep.warm_up(other)
         while (request := conn.recv()) is not None:
             what, count = request
+            if what == "floor":
+                floor(ep, other, count, echo=True)
+                return  # the endpoint is fit only for closing now
             for _ in range(count):
                 data = ep.recv(WAIT, copy=False)
                 if what == "echo":
@@ -80,7 +84,10 @@ def measure(provider: str, iterations: int) -> dict:
                 count = iterations // 10 if size >= 1 << 20 else iterations
                 result[size] = ping_pong(ep, other, conn, size, count)
             result["stream"] = statistics.median(stream(ep, other, conn) for _ in range(3))
-        conn.send(None)
+            ep.flush(WAIT)
+            conn.send(("floor", iterations + 100))
+            halves = floor(ep, other, iterations + 100, echo=False)[100:]
+            result["floor"] = statistics.median(halves), statistics.quantiles(halves, n=100)[98]
         child.wait(WAIT)
     finally:
         if child.poll() is None:
@@ -116,6 +123,51 @@ def stream(ep: FabricEndpoint, other: int, conn: Connection) -> float:
         ep.send(other, data)
     assert ep.recv(WAIT) == b"done"
     return STREAM_BYTES / (time.perf_counter() - started)
+
+
+def floor(ep: FabricEndpoint, other: int, count: int, echo: bool) -> list[float]:
+    """Half round trips (µs) of 64 B messages when Python calls only ``fi_send``, ``fi_recv``
+    and ``fi_cq_read`` through heronpy's binding, on ``ep``'s buffers: the least any Python
+    code on libfabric can cost. ``echo``: answer each message instead of starting it. Uses the
+    endpoint's insides and leaves it fit only for ``close``."""
+    lib = ep._lib
+    endpoint, cq, entries, batch = ep._ep, ep._cq, ep._entries, len(ep._entries)
+    receives = {ep._context[b]: (ep._pointer[b], ep._desc[b]) for b in ep._posted}
+    sending = ep._free[-1]
+    out, desc, context = ep._pointer[sending], ep._desc[sending], ep._context[sending]
+    in_flight = False
+
+    def send() -> None:
+        nonlocal in_flight
+        while lib.fi_send(endpoint, out, 64, desc, other, context) == -lib.FI_EAGAIN:
+            lib.fi_cq_read(cq, entries, 0)
+        in_flight = True
+
+    def receive() -> None:
+        """Until a message has come (its buffer is posted again) and no send is in flight."""
+        nonlocal in_flight
+        received = False
+        while not received or in_flight:
+            for i in range(max(lib.fi_cq_read(cq, entries, batch), 0)):
+                done = entries[i].op_context
+                if done == context:
+                    in_flight = False
+                else:
+                    buffer, buffer_desc = receives[done]
+                    lib.fi_recv(endpoint, buffer, ep.max_message, buffer_desc,
+                                lib.FI_ADDR_UNSPEC, done)
+                    received = True
+
+    halves = []
+    for _ in range(count):
+        started = time.perf_counter_ns()
+        if echo:
+            receive()
+        send()
+        if not echo:
+            receive()
+        halves.append((time.perf_counter_ns() - started) / 2000)
+    return halves
 
 
 def fi_pingpong(provider: str, size: int, iterations: int) -> tuple[float, float] | None:
@@ -172,6 +224,8 @@ def main() -> None:
               f"{ours['stream'] / 1e9:.2f}, heronpy ping-pong {ping:.2f}{reference}")
         print(f"{provider:<12} warm_up {ours['warm_up_ms']:.1f} ms, then first 64 B round trip "
               f"{ours['first_us']:.0f} µs")
+        print(f"{provider:<12} floor (Python calling fi_send / fi_recv / fi_cq_read alone), 64 B: "
+              f"p50 {ours['floor'][0]:.2f} µs, p99 {ours['floor'][1]:.2f}")
 
 
 if __name__ == "__main__":

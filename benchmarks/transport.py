@@ -18,7 +18,8 @@ figure counts.
 
 heronpy's FabricEndpoint alone (benchmarks/fabric_pingpong.py): half a round trip between two
 processes that only call it, busy polling, for the sizes both benchmarks have (64 B, 64 KiB,
-1 MiB): the floor of any Python code on libfabric here.
+1 MiB). The Python floor: the same at 64 B with Python calling nothing but fi_send, fi_recv and
+fi_cq_read through the binding, the least any Python code on libfabric can cost here.
 
 Raw pyzmq: PUSH/PULL over tcp, and over ipc (the leg between a task and its stream manager),
 to an echo process: latency is half a round trip, throughput a stream to a sink that answers
@@ -404,6 +405,10 @@ def measure_once(quick: bool, sizes: list[int]) -> dict[tuple[str, int], dict[st
         for size in (s for s in sizes if s in alone):
             p50, p99 = alone[size]
             out[f"heronpy FabricEndpoint alone {provider}, one hop (Python, no stmgr)", size] = {
+                "p50": p50, "p99": p99}
+        if "floor" in alone and 64 in sizes:
+            p50, p99 = alone["floor"]
+            out[f"Python floor {provider}: fi_send / fi_cq_read calls alone, one hop", 64] = {
                 "p50": p50, "p99": p99}
         for size in sizes:
             got = fi_pingpong(provider, size, latency_count(size, quick) * 5)
