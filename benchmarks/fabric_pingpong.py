@@ -6,10 +6,12 @@ libfabric (``floor``: no endpoint logic in the loop).
 
 Two processes (this one and an echo peer it starts), busy polling. Latency is half the round
 trip of a ping-pong, p50 and p99 over ``--iterations`` (a tenth of that for 1 MiB) after 100
-unmeasured ones; both sides receive with ``copy=False`` and send with one copy into a send
-buffer. Throughput streams 64 KiB messages one way until the peer acknowledges the last
-(median of 3 runs of 128 MiB). ``fi_pingpong`` (libfabric-bin) runs as a server and a client
-process per size; it reports the mean one-way time and, from the ping-pong, MB/s.
+unmeasured ones; both sides receive with ``copy=False`` and send as ``FabricEndpoint`` does
+(copied into a send buffer; in place from ``SEND_IN_PLACE_FROM``). Throughput streams 64 KiB
+messages one way until the peer acknowledges the last (median of 3 runs of 128 MiB). The floor
+is the 64 B ping-pong again, Python calling nothing but ``fi_send``, ``fi_recv`` and
+``fi_cq_read``. ``fi_pingpong`` (libfabric-bin) runs as a server and a client process per size;
+it reports the mean one-way time and, from the ping-pong, MB/s.
 """
 
 from __future__ import annotations
@@ -37,14 +39,14 @@ def label(size: int) -> str:
 
 
 def peer(provider: str, fd: int) -> None:
-    """The echo peer: serves ("echo", n) and ("sink", n) requests until told to stop."""
+    """The echo peer: serves ("echo", n) and ("sink", n) requests, then ("floor", n), the last."""
     conn = Connection(fd)
     with FabricEndpoint(provider) as ep:
         conn.send(ep.address)
         other = ep.connect(conn.recv())
         ep.warm_up(other)
-        while (request := conn.recv()) is not None:
-            what, count = request
+        while True:
+            what, count = conn.recv()
             if what == "floor":
                 floor(ep, other, count, echo=True)
                 return  # the endpoint is fit only for closing now
