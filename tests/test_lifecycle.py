@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import psutil
+import pytest
 import stateful_words
 from helpers import TOPOLOGIES, heronpy_cli, spout_rate, subprocess_env, wait_until
 
@@ -137,6 +138,7 @@ def detached_processes() -> list[psutil.Process]:
     return found
 
 
+@pytest.mark.slow  # ~40 s: a CLI round trip per command
 def test_a_detached_topology_is_managed_from_the_cli(rundir_parent):
     """status, deactivate, activate, update, restart and kill of a `--detach` run."""
     # a home of its own (for `heronpy list`), short enough for the run's ipc socket paths
