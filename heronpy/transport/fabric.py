@@ -388,8 +388,7 @@ class FabricEndpoint:
         self._check_open()
         ffi, lib = self._ffi, self._lib
         self._post_receives()
-        entries, by_context, sending = self._entries, self._by_context, self._sending
-        in_place = self._in_place
+        entries, by_context = self._entries, self._by_context
         while True:
             count = lib.fi_cq_read(self._cq, entries, CQ_BATCH)
             if count == -lib.FI_EAGAIN:
@@ -402,11 +401,19 @@ class FabricEndpoint:
                 buffer = by_context[int(ffi.cast("uintptr_t", entries[i].op_context))]
                 if buffer < self._n_recv:
                     self._length[buffer] = entries[i].len
-                elif sending.pop(buffer, None) is not None:  # else written off: stays out
-                    in_place.pop(buffer, None)
-                    self._free.append(buffer)
+                else:
+                    self._send_ended(buffer)
             if count < CQ_BATCH:
                 return
+
+    def _send_ended(self, buffer: int) -> bool:
+        """Takes send ``buffer`` back, its send completed or failed; False if ``forget`` wrote
+        it off (it stays out, with what its send reads)."""
+        if self._sending.pop(buffer, None) is None:
+            return False
+        self._in_place.pop(buffer, None)
+        self._free.append(buffer)
+        return True
 
     def _post_receives(self) -> None:
         lib = self._lib
@@ -434,12 +441,10 @@ class FabricEndpoint:
                 what = "a receive"
                 self._posted.remove(buffer)
                 self._unposted.append(buffer)
-            elif self._sending.pop(buffer, None) is None:
+            elif not self._send_ended(buffer):
                 return  # written off
             else:
                 what = "a send"
-                self._in_place.pop(buffer, None)
-                self._free.append(buffer)
         detail = _text(lib.fi_cq_strerror(self._cq, error.prov_errno, error.err_data, ffi.NULL, 0))
         raise FabricError(f"{what} failed: {_text(lib.fi_strerror(error.err))} "
                           f"({self.provider}: {detail})", error.err)
