@@ -58,7 +58,7 @@ class StreamManager:
                  spout_inbox: str, host: str, task_inboxes: dict[int, str], tmaster: str,
                  start_timeout: float, queue_frames: int, message_timeout: float | None,
                  spout_tasks: list[int], *, restarted: bool, transport: str,
-                 fabric_provider: str, host_per_container: bool = False):
+                 fabric_provider: str, host_per_container: bool):
         self.container = container
         self._spout_tasks = [t for t in spout_tasks if t in task_inboxes]
         self._task_containers = task_containers
