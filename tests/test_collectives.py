@@ -273,13 +273,16 @@ class BigArrays(Spout):
         self.emitted += 1
 
 
+BIG_ARRAY_PRODUCERS = 3
+
+
 def run_big_arrays(config: dict) -> tuple[int, int]:
-    """BigArrays from 3 producers over 2 containers to 2 consumers, by a binary-tree broadcast
-    and a flat allreduce, under ``config``: checks every result and that nothing stays in
-    /dev/shm; returns the frames the tasks sent through shared memory and directly."""
-    parallelism = 3
+    """BigArrays from ``BIG_ARRAY_PRODUCERS`` producers over 2 containers to 2 consumers, by a
+    binary-tree broadcast and a flat allreduce, under ``config``: checks every result and that
+    nothing stays in /dev/shm; returns the frames the tasks sent through shared memory and
+    directly."""
     builder = TopologyBuilder("shared")
-    producer = builder.add_spout("producer", BigArrays, par=parallelism)
+    producer = builder.add_spout("producer", BigArrays, par=BIG_ARRAY_PRODUCERS)
     builder.add_bolt("consumer", Consumer, par=2,
                      inputs={producer["broadcast"]: Grouping.broadcast("binary_tree"),
                              producer["allreduce"]: Grouping.allreduce("sum", "flat")})
@@ -294,8 +297,8 @@ def run_big_arrays(config: dict) -> tuple[int, int]:
     producers = result.plan.component_tasks["producer"]
     for task in result.plan.component_tasks["consumer"]:
         sums = [array for _, array in got[("allreduce", task)]]
-        total = sum(i + 1 for i in range(parallelism))
-        assert same(sums, [base * total + parallelism * r for r in range(ROUNDS)])
+        total = sum(i + 1 for i in range(BIG_ARRAY_PRODUCERS))
+        assert same(sums, [base * total + BIG_ARRAY_PRODUCERS * r for r in range(ROUNDS)])
         for index, source in enumerate(producers):
             mine = [array for s, array in got[("broadcast", task)] if s == source]
             assert same(mine, [base * (index + 1) + r for r in range(ROUNDS)])
@@ -313,10 +316,10 @@ def test_large_arrays_between_tasks_of_one_host(threshold, direct):
     shared, sent_direct = run_big_arrays({"heronpy.shm.threshold.bytes": threshold,
                                           "heronpy.collective.direct": direct})
     if threshold:
-        assert shared >= ROUNDS * 3  # at least every producer's allreduce leaf
+        assert shared >= ROUNDS * BIG_ARRAY_PRODUCERS  # at least every producer's allreduce leaf
     else:
         assert shared == 0
-    assert sent_direct >= ROUNDS * 3 if direct else sent_direct == 0
+    assert sent_direct >= ROUNDS * BIG_ARRAY_PRODUCERS if direct else sent_direct == 0
 
 
 def test_each_container_as_a_host_of_its_own():
